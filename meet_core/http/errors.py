@@ -1,0 +1,151 @@
+"""Errors in the old system's shapes (spec/api.md §0.4).
+
+``{"detail": ...}`` for 401/403/404/405/429, field maps ``{"field": ["message"]}`` for 400,
+and :class:`ApiError` for the endpoints that answer another shape (``{"error": ...}``,
+``{"message": ...}``, ``{"status": "error"}``). A peer that is down is a 503 (database,
+Valkey) or 502 (LiveKit), never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+log = logging.getLogger("meet_core.http")
+
+DEFAULT_DETAILS = {
+    400: "Bad request.",
+    401: "Authentication credentials were not provided.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    406: "Could not satisfy the request Accept header.",
+    415: "Unsupported media type in request.",
+    429: "Request was throttled.",
+}
+
+
+class ApiError(Exception):
+    """Answer ``status`` with exactly ``body`` (any JSON value)."""
+
+    def __init__(self, status_code: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status_code}: {body!r}")
+        self.status_code = status_code
+        self.body = body
+        self.headers = headers or {}
+
+
+class FieldErrors(ApiError):
+    """A 400 with a field map: ``{"name": ["This field is required."]}``."""
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__(400, errors)
+
+
+def detail(status_code: int, message: str, headers: dict[str, str] | None = None) -> ApiError:
+    """An ``{"detail": message}`` error."""
+    return ApiError(status_code, {"detail": message}, headers)
+
+
+def not_found(message: str = "Not found.") -> ApiError:
+    return detail(404, message)
+
+
+def not_authenticated() -> ApiError:
+    """401 with ``WWW-Authenticate: Session``, as DRF's session authentication answers."""
+    return detail(401, DEFAULT_DETAILS[401], {"WWW-Authenticate": "Session"})
+
+
+def permission_denied(message: str = DEFAULT_DETAILS[403]) -> ApiError:
+    return detail(403, message)
+
+
+class ServiceUnavailable(ApiError):
+    """A peer we depend on is down: 503 for the database and Valkey, 502 for LiveKit."""
+
+    def __init__(self, service: str, status_code: int = 503) -> None:
+        super().__init__(status_code, {"detail": f"{service} is unavailable, please retry later."})
+        self.service = service
+
+
+def _json(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(content=body, status_code=status_code, headers=headers, media_type=MediaType.JSON)
+
+
+def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    return _json(exc.status_code, exc.body, exc.headers)
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    fields: dict[str, list[str]] = {}
+    for item in exc.extra or []:
+        if isinstance(item, dict) and item.get("key"):
+            fields.setdefault(str(item["key"]), []).append(str(item.get("message", "Invalid value.")))
+    if fields:
+        return _json(400, fields)
+    message = str(exc.detail or "")
+    if "JSON" in message or "decode" in message.lower() or "malformed" in message.lower():
+        return _json(400, {"detail": f"JSON parse error - {message}"})
+    return _json(400, {"detail": message or DEFAULT_DETAILS[400]})
+
+
+def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if status == 405:
+        message = f'Method "{request.method}" not allowed.'
+    elif status in DEFAULT_DETAILS and (not exc.detail or exc.detail == _default_phrase(status)):
+        message = DEFAULT_DETAILS[status]
+    else:
+        message = str(exc.detail)
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Session")
+    if status >= 500:
+        log.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
+    return _json(status, {"detail": message}, headers)
+
+
+def _default_phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    return HTTPStatus(status).phrase
+
+
+def _unavailable(service: str, status: int = 503) -> Any:
+    def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        log.warning("%s unavailable on %s %s: %r", service, request.method, request.url.path, exc)
+        return _api_error(request, ServiceUnavailable(service, status))
+
+    return handler
+
+
+def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, HTTPException):
+        return _http_exception(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json(HTTP_500_INTERNAL_SERVER_ERROR, {"detail": "Internal server error."})
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """The application's exception handlers, most specific first."""
+    import aiohttp
+    import sqlalchemy.exc
+    import valkey.exceptions
+
+    handlers: ExceptionHandlersMap = {
+        ApiError: _api_error,
+        ValidationException: _validation_error,
+        HTTPException: _http_exception,
+        valkey.exceptions.ConnectionError: _unavailable("Valkey"),
+        valkey.exceptions.TimeoutError: _unavailable("Valkey"),
+        sqlalchemy.exc.OperationalError: _unavailable("The database"),
+        sqlalchemy.exc.InterfaceError: _unavailable("The database"),
+        ConnectionRefusedError: _unavailable("The database"),
+        aiohttp.ClientConnectionError: _unavailable("LiveKit", 502),
+        Exception: _internal_error,
+    }
+    return handlers

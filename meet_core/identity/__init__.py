@@ -1,0 +1,1 @@
+"""Identity: sessions, the current user, CSRF, LiveKit-bearer authentication and OIDC login."""

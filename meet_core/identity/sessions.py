@@ -1,0 +1,184 @@
+"""Server-side sessions in Valkey, the ``user`` dependencies and the CSRF check.
+
+The session cookie (``sessionid``) holds a random id; the session itself (user id, CSRF
+secret, OIDC id token, login state) is a msgspec-encoded value in Valkey under
+``session:<id>`` with the cookie's age as TTL, so any worker on any host can read it.
+
+CSRF follows DRF: only requests authenticated by the session are checked, and only for
+unsafe methods; the ``X-CSRFToken`` header must equal the session's CSRF secret, which is
+also the JS-readable ``csrftoken`` cookie set at login.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from sqlalchemy.ext.asyncio import AsyncSession
+from valkey.asyncio import Valkey
+
+from meet_core.http.errors import not_authenticated, permission_denied
+from meet_core.state import core_settings, valkey_client
+from meet_core.users.models import User
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_SCOPE_SESSION = "meet.session"
+_SCOPE_USER = "meet.user"
+_MISSING = object()
+
+
+class SessionData(msgspec.Struct, kw_only=True):
+    """What a session holds. ``user_id`` is None while an OIDC login is in progress."""
+
+    user_id: str | None = None
+    csrf: str | None = None
+    id_token: str | None = None
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(SessionData)
+
+
+def _key(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def load_session(request: Request[Any, Any, Any]) -> tuple[str, SessionData] | None:
+    """The request's session (id and data), read once per request."""
+    cached = request.scope.get(_SCOPE_SESSION, _MISSING)  # type: ignore[call-overload]
+    if cached is not _MISSING:
+        return cached  # type: ignore[no-any-return]
+    result = None
+    session_id = request.cookies.get(core_settings(request).session_cookie_name)
+    if session_id:
+        raw = await valkey_client(request).get(_key(session_id))
+        if raw is not None:
+            try:
+                result = (session_id, _decoder.decode(raw))
+            except msgspec.DecodeError:
+                result = None
+    request.scope[_SCOPE_SESSION] = result  # type: ignore[literal-required]
+    return result
+
+
+async def store_session(client: Valkey, session_id: str | None, data: SessionData, age: int) -> str:
+    """Write a session to Valkey (a new random id when ``session_id`` is None); return its id."""
+    session_id = session_id or secrets.token_urlsafe(32)
+    await client.set(_key(session_id), _encoder.encode(data), ex=age)
+    return session_id
+
+
+async def save_session(
+    request: Request[Any, Any, Any], session_id: str | None, data: SessionData
+) -> str:
+    """Store ``data`` (under a new id when ``session_id`` is None) and return the id."""
+    core = core_settings(request)
+    session_id = await store_session(valkey_client(request), session_id, data, core.session_cookie_age)
+    request.scope[_SCOPE_SESSION] = (session_id, data)  # type: ignore[literal-required]
+    return session_id
+
+
+async def delete_session(request: Request[Any, Any, Any], session_id: str) -> None:
+    await valkey_client(request).delete(_key(session_id))
+    request.scope[_SCOPE_SESSION] = None  # type: ignore[literal-required]
+
+
+def session_cookies(request: Request[Any, Any, Any], session_id: str, data: SessionData) -> list[Cookie]:
+    """The ``sessionid`` cookie and, for a logged-in session, the JS-readable ``csrftoken``."""
+    core = core_settings(request)
+    cookies = [
+        Cookie(
+            key=core.session_cookie_name,
+            value=session_id,
+            max_age=core.session_cookie_age,
+            httponly=True,
+            samesite="lax",
+            secure=core.session_cookie_secure,
+            path="/",
+        )
+    ]
+    if data.csrf:
+        cookies.append(
+            Cookie(
+                key=core.csrf_cookie_name,
+                value=data.csrf,
+                max_age=31449600,
+                httponly=False,
+                samesite="lax",
+                secure=core.csrf_cookie_secure,
+                path="/",
+            )
+        )
+    return cookies
+
+
+def clear_session_cookies(request: Request[Any, Any, Any], response: Response[Any]) -> None:
+    core = core_settings(request)
+    response.delete_cookie(core.session_cookie_name, path="/")
+
+
+async def login(request: Request[Any, Any, Any], user: User, *, id_token: str | None = None) -> list[Cookie]:
+    """Start a logged-in session for ``user``; the id and CSRF secret rotate. Returns cookies to set."""
+    previous = await load_session(request)
+    if previous is not None:
+        await delete_session(request, previous[0])
+    data = SessionData(user_id=str(user.id), csrf=new_secret(), id_token=id_token)
+    session_id = await save_session(request, None, data)
+    request.scope[_SCOPE_USER] = user  # type: ignore[literal-required]
+    return session_cookies(request, session_id, data)
+
+
+def _check_csrf(request: Request[Any, Any, Any], session: SessionData) -> None:
+    core = core_settings(request)
+    if not request.cookies.get(core.csrf_cookie_name):
+        raise permission_denied("CSRF Failed: CSRF cookie not set.")
+    token = request.headers.get(core.csrf_header_name)
+    if not token:
+        raise permission_denied("CSRF Failed: CSRF token missing.")
+    if not session.csrf or not hmac.compare_digest(token.encode(), session.csrf.encode()):
+        raise permission_denied("CSRF Failed: CSRF token incorrect.")
+
+
+async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession) -> User | None:
+    """The active user of the session cookie, or None. Unsafe methods are CSRF-checked."""
+    cached = request.scope.get(_SCOPE_USER, _MISSING)  # type: ignore[call-overload]
+    if cached is not _MISSING:
+        return cached  # type: ignore[no-any-return]
+    user: User | None = None
+    session = await load_session(request)
+    if session is not None and session[1].user_id:
+        try:
+            user_id = uuid.UUID(session[1].user_id)
+        except ValueError:
+            user_id = None
+        if user_id is not None:
+            user = await db_session.get(User, user_id)
+            if user is not None and not user.is_active:
+                user = None
+        if user is not None and request.method not in SAFE_METHODS:
+            _check_csrf(request, session[1])
+    request.scope[_SCOPE_USER] = user  # type: ignore[literal-required]
+    return user
+
+
+async def provide_user(request: Request[Any, Any, Any], db_session: AsyncSession) -> User | None:
+    """Dependency ``user``: the logged-in user or None (anonymous)."""
+    return await session_user(request, db_session)
+
+
+async def provide_current_user(request: Request[Any, Any, Any], db_session: AsyncSession) -> User:
+    """Dependency ``current_user``: the logged-in user, else 401 with ``WWW-Authenticate: Session``."""
+    user = await session_user(request, db_session)
+    if user is None:
+        raise not_authenticated()
+    return user

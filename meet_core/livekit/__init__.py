@@ -1,0 +1,1 @@
+"""LiveKit: the server API client, token minting and participant colors."""

@@ -1,0 +1,161 @@
+"""LiveKit access-token minting (services.md §1.2/§1.3, api.md §4).
+
+Pure functions: no settings, no request, no database. Callers resolve the identity (OIDC
+``sub`` or an anonymous/lobby id), the display name (:func:`display_name`), the publish sources
+(:func:`resolve_sources`) and the colour (``meet_core.livekit.color.generate_color``), then call
+:func:`mint_token`. Signing is done by ``livekit.api.AccessToken`` (PyJWT, HS256, ``iss`` =
+API key); nothing here touches crypto.
+
+Compatibility choices (for docs/compatibility.md):
+
+* ``room_role`` without a role is emitted as JSON ``null`` inside ``attributes``, as the old
+  backend did. livekit-api types ``with_attributes`` as ``dict[str, str]``, but
+  ``Claims.asdict`` only drops None/"" from dataclass fields, not from inside the attributes
+  dict, so a None value is serialized as ``null`` with no hack beyond a typing cast. The
+  tokens are therefore claim-for-claim identical to the old ones and the frontend, which
+  reads ``attributes.room_role``, sees what it always saw (LiveKit server's Go decoder turns
+  the null into an empty string on the participant). A test guards this SDK behaviour.
+* ``extra_attributes`` (from plugins) can add attributes but never override ``color``,
+  ``room_role`` or ``is_authenticated``: a plugin must not be able to forge a role.
+* An empty ``api_key``/``api_secret`` raises ``ValueError`` here, because ``AccessToken``
+  would otherwise silently fall back to the ``LIVEKIT_API_KEY``/``LIVEKIT_API_SECRET``
+  environment variables.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+from livekit.api import AccessToken, VideoGrants
+
+__all__ = [
+    "ANONYMOUS_NAME",
+    "DEFAULT_TTL",
+    "PRIVILEGED_ROLES",
+    "display_name",
+    "is_privileged",
+    "mint_token",
+    "resolve_sources",
+]
+
+#: Roles that administer a room: ``roomAdmin`` grant and always the default sources.
+PRIVILEGED_ROLES: frozenset[str] = frozenset({"owner", "administrator"})
+
+#: Display name given to anonymous participants who did not choose one.
+ANONYMOUS_NAME = "Anonymous"
+
+#: Token lifetime when none is given: the livekit-api default, as in the old backend.
+DEFAULT_TTL = datetime.timedelta(hours=6)
+
+_CORE_ATTRIBUTES = frozenset({"color", "room_role", "is_authenticated"})
+
+
+def is_privileged(role: str | None) -> bool:
+    """Return whether ``role`` administers the room (owner or administrator)."""
+    return role in PRIVILEGED_ROLES
+
+
+def resolve_sources(
+    role: str | None,
+    configuration: Mapping[str, Any] | None,
+    default_sources: Sequence[str],
+) -> list[str]:
+    """Return the track sources the participant may publish.
+
+    Owners and administrators always get ``default_sources`` (``LIVEKIT_DEFAULT_SOURCES``),
+    whatever the room configuration says, so they can never lock themselves out. Everyone
+    else gets the room's ``can_publish_sources`` when present and not None, else the
+    defaults. An empty list stays empty (it means "may not publish").
+    """
+    if not is_privileged(role) and configuration is not None:
+        sources = configuration.get("can_publish_sources")
+        if sources is not None:
+            return list(sources)
+    return list(default_sources)
+
+
+def display_name(
+    *,
+    user_full_name: str | None,
+    user_email: str | None,
+    user_id: str | None,
+    requested: str | None,
+    is_authenticated: bool,
+    can_edit: bool,
+    user_admin_email: str | None = None,
+) -> str:
+    """Return the participant's display name (the token's ``name`` claim).
+
+    A requested name (``?username=`` or the lobby body) is honoured when non-empty and the
+    participant is anonymous or ``can_edit``
+    (``AUTHENTICATED_PARTICIPANTS_CAN_EDIT_DISPLAY_NAME``). Otherwise anonymous participants
+    are ``"Anonymous"`` and users fall back to full name, email, admin email, then id (the
+    old ``User.__str__`` chain).
+    """
+    if requested and (not is_authenticated or can_edit):
+        return requested
+    if not is_authenticated:
+        return ANONYMOUS_NAME
+    return user_full_name or user_email or user_admin_email or user_id or ""
+
+
+def mint_token(
+    *,
+    api_key: str,
+    api_secret: str,
+    room_name: str,
+    identity: str,
+    name: str,
+    role: str | None,
+    is_authenticated: bool,
+    sources: Sequence[str],
+    color: str,
+    extra_attributes: Mapping[str, str] | None = None,
+    ttl: datetime.timedelta | None = None,
+    grants_hook: Callable[[VideoGrants], None] | None = None,
+) -> str:
+    """Return a signed LiveKit access token (JWT) to join ``room_name``.
+
+    ``sources`` must already be resolved (:func:`resolve_sources`): ``canPublish`` is true
+    only when it is non-empty. ``roomAdmin`` follows :func:`is_privileged`.
+    ``canPublishData`` keeps the SDK default (true); hidden, recorder, agent, roomCreate,
+    roomList and roomRecord are left unset. ``grants_hook`` may mutate the grants in place
+    before signing (plugin hook). ``ttl`` defaults to 6 h; ``nbf`` is now and ``exp`` is
+    now + ttl, in whole seconds.
+    """
+    if not api_key or not api_secret:
+        raise ValueError("LiveKit api_key and api_secret must be non-empty")
+
+    grants = VideoGrants(
+        room=room_name,
+        room_join=True,
+        room_admin=is_privileged(role),
+        can_update_own_metadata=False,
+        can_publish=bool(sources),
+        can_publish_sources=list(sources),
+        can_subscribe=True,
+    )
+    if grants_hook is not None:
+        grants_hook(grants)
+
+    attributes: dict[str, str | None] = {
+        "color": color,
+        "room_role": role,  # None -> JSON null, see the module docstring
+        "is_authenticated": "true" if is_authenticated else "false",
+    }
+    if extra_attributes:
+        attributes.update(
+            (key, value) for key, value in extra_attributes.items() if key not in _CORE_ATTRIBUTES
+        )
+
+    token = (
+        AccessToken(api_key=api_key, api_secret=api_secret)
+        .with_identity(identity)
+        .with_name(name)
+        .with_grants(grants)
+        .with_attributes(cast("dict[str, str]", attributes))
+        .with_ttl(DEFAULT_TTL if ttl is None else ttl)
+    )
+    return token.to_jwt()

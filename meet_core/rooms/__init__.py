@@ -1,0 +1,1 @@
+"""Rooms and the accesses people have to them."""

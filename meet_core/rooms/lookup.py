@@ -1,0 +1,56 @@
+"""Finding a room from the ``{id}`` of a URL, and a user's role in it (spec/api.md §2.3).
+
+The key is a UUID (dashless accepted) looked up by id, or anything else looked up by its
+slug (``/rooms/Réunion/`` finds ``reunion``). Public: plugins use it for their room routes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meet_core.http.errors import not_found
+from meet_core.rooms.models import ROLE_RANK, ResourceAccess, Room
+from meet_core.rooms.slugs import slugify
+from meet_core.users.models import User
+
+ROOM_NOT_FOUND = "No Room matches the given query."
+
+
+def parse_uuid(key: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(key)
+    except (ValueError, AttributeError):
+        return None
+
+
+async def find_room(db_session: AsyncSession, key: str) -> Room | None:
+    """The room whose id (when ``key`` is a UUID) or slug (``slugify(key)``) matches, or None."""
+    room_id = parse_uuid(key)
+    if room_id is not None:
+        return await db_session.get(Room, room_id)
+    return await db_session.scalar(select(Room).where(Room.slug == slugify(key)))
+
+
+async def get_room_or_404(db_session: AsyncSession, key: str) -> Room:
+    """The room, else 404 ``{"detail": "No Room matches the given query."}``."""
+    room = await find_room(db_session, key)
+    if room is None:
+        raise not_found(ROOM_NOT_FOUND)
+    return room
+
+
+async def get_role(db_session: AsyncSession, room: Room, user: User | None) -> str | None:
+    """The user's highest role in the room (owner > administrator > member), None if anonymous or none."""
+    if user is None:
+        return None
+    roles = (
+        await db_session.scalars(
+            select(ResourceAccess.role).where(
+                ResourceAccess.resource_id == room.id, ResourceAccess.user_id == user.id
+            )
+        )
+    ).all()
+    return max(roles, key=lambda r: ROLE_RANK.get(r, 0), default=None)

@@ -1,0 +1,6 @@
+"""The core's route modules: each exposes ``ROUTES``, a list of Litestar route handlers."""
+
+CORE_ROUTE_MODULES = [
+    "meet_core.health",
+    "meet_core.frontend_config",
+]

@@ -1,0 +1,172 @@
+"""The core's settings section: the old system's variable names and defaults (spec/api.md §6)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+AccessLevel = Literal["public", "trusted", "restricted"]
+
+DEFAULT_SOURCES = ["camera", "microphone", "screen_share", "screen_share_audio"]
+LANGUAGES = ["en-us", "fr-fr", "nl-nl", "de-de"]
+
+
+class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
+    """Settings of the core. Field ``foo`` is read from ``FOO`` (or ``DJANGO_FOO``, ``FOO_FILE``)."""
+
+    # --- plugins -------------------------------------------------------------------------
+    meet_plugins: list[str] | None = None
+    recording_enable: bool = False
+    room_telephony_enabled: bool = False
+    room_subtitle_enabled: bool = False
+    external_api_enabled: bool = False
+
+    # --- server and storage --------------------------------------------------------------
+    meet_data_dir: str = "data"
+    database_url: str | None = None
+    db_engine: str | None = None
+    db_name: str | None = None
+    db_user: str | None = None
+    db_password: str | None = None
+    db_host: str | None = None
+    db_port: int | None = None
+    db_echo: bool = False
+    db_pool_size: int = 10
+    redis_url: str | None = None
+    secret_key: str | None = None
+    debug: bool = False
+    version: str = "0.1.0"
+    commit: str = ""
+
+    # --- rooms and users -----------------------------------------------------------------
+    allow_unsecure_user_listing: bool = False
+    allow_unregistered_rooms: bool = True
+    resource_default_access_level: AccessLevel = "public"
+    authenticated_participants_can_edit_display_name: bool = True
+    participant_forbidden_permission_fields: list[str] = msgspec.field(
+        default_factory=lambda: ["hidden", "recorder", "agent"]
+    )
+    language_code: str = "en-us"
+    languages: list[str] = msgspec.field(default_factory=lambda: list(LANGUAGES))
+    time_zone: str = "UTC"
+    room_creation_callback_cache_timeout: int = 600
+    creation_callback_throttle_rates: str = "600/minute"
+
+    # --- LiveKit -------------------------------------------------------------------------
+    livekit_api_url: str = "http://localhost:7880"
+    livekit_api_key: str = "devkey"
+    livekit_api_secret: str = "secret"
+    livekit_verify_ssl: bool = True
+    livekit_force_wss_protocol: bool = False
+    livekit_enable_firefox_proxy_workaround: bool = False
+    livekit_default_sources: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_SOURCES))
+    livekit_webhook_events_filter_regex: str | None = None
+    livekit_webhook_replay_ttl: int = 3600
+    connection_test_room_prefix: str = "connection-test"
+
+    # --- sessions, CSRF, CORS ------------------------------------------------------------
+    session_cookie_name: str = "sessionid"
+    session_cookie_age: int = 43200
+    session_cookie_secure: bool = False
+    csrf_cookie_name: str = "csrftoken"
+    csrf_header_name: str = "X-CSRFToken"
+    csrf_cookie_secure: bool = False
+    csrf_trusted_origins: list[str] = msgspec.field(default_factory=list)
+    cors_allowed_origins: list[str] = msgspec.field(default_factory=list)
+    cors_allowed_origin_regexes: list[str] = msgspec.field(default_factory=list)
+    cors_allow_all_origins: bool = False
+
+    # --- OIDC login (identity) -----------------------------------------------------------
+    oidc_create_user: bool = True
+    oidc_verify_ssl: bool = True
+    oidc_fallback_to_email_for_identification: bool = False
+    oidc_user_sub_field_immutable: bool = True
+    oidc_timeout: float = 5.0
+    oidc_proxy: str | None = None
+    oidc_rp_sign_algo: str = "RS256"
+    oidc_rp_client_id: str = "meet"
+    oidc_rp_client_secret: str | None = None
+    oidc_op_jwks_endpoint: str | None = None
+    oidc_op_authorization_endpoint: str | None = None
+    oidc_op_token_endpoint: str | None = None
+    oidc_op_user_endpoint: str | None = None
+    oidc_op_logout_endpoint: str | None = None
+    oidc_op_url: str | None = None
+    oidc_auth_request_extra_params: dict[str, Any] = msgspec.field(default_factory=dict)
+    oidc_rp_scopes: str = "openid email"
+    oidc_use_pkce: bool = False
+    oidc_pkce_code_challenge_method: str = "S256"
+    oidc_pkce_code_verifier_size: int = 64
+    oidc_use_nonce: bool = True
+    oidc_redirect_require_https: bool = False
+    oidc_redirect_allowed_hosts: list[str] = msgspec.field(default_factory=list)
+    oidc_store_id_token: bool = True
+    allow_logout_get_method: bool = True
+    oidc_redirect_field_name: str = "returnTo"
+    oidc_userinfo_fullname_fields: list[str] = msgspec.field(
+        default_factory=lambda: ["given_name", "usual_name"]
+    )
+    oidc_userinfo_shortname_field: str = "given_name"
+    oidc_userinfo_essential_claims: list[str] = msgspec.field(default_factory=list)
+    login_redirect_url: str = "/"
+    login_redirect_url_failure: str = "/"
+    logout_redirect_url: str = "/"
+
+    # --- email (invitations) -------------------------------------------------------------
+    email_from: str = "from@example.com"
+    email_brand_name: str | None = None
+    email_support_email: str | None = None
+    email_logo_img: str | None = None
+    email_domain: str | None = None
+    email_app_base_url: str | None = None
+    email_host: str | None = None
+    email_port: int | None = None
+    email_host_user: str | None = None
+    email_host_password: str | None = None
+    email_use_tls: bool = False
+    email_use_ssl: bool = False
+    email_timeout: float = 10.0
+
+    # --- frontend (/config/) -------------------------------------------------------------
+    frontend_custom_css_url: str | None = None
+    frontend_analytics: dict[str, Any] = msgspec.field(default_factory=dict)
+    frontend_support: dict[str, Any] = msgspec.field(default_factory=dict)
+    frontend_silence_livekit_debug: bool = False
+    frontend_is_silent_login_enabled: bool = True
+    frontend_idle_disconnect_warning_delay: int | None = None
+    frontend_feedback: dict[str, Any] = msgspec.field(default_factory=dict)
+    frontend_documentation_url: str | None = None
+    frontend_external_home_url: str | None = None
+    frontend_use_french_gov_footer: bool = False
+    frontend_use_proconnect_button: bool = False
+    frontend_manifest_link: str | None = None
+    frontend_transcription_destination: str | None = None
+    frontend_max_participants_for_sound: int = 5
+    frontend_auto_mute_on_join_threshold: int = 50
+    connection_test_enabled: bool = False
+
+    def build_database_url(self) -> str:
+        """``DATABASE_URL``, else the old ``DB_*`` variables, else a SQLite file in the data folder."""
+        if self.database_url:
+            url = self.database_url
+            for sync, async_ in (
+                ("postgres://", "postgresql+asyncpg://"),
+                ("postgresql://", "postgresql+asyncpg://"),
+                ("sqlite:///", "sqlite+aiosqlite:///"),
+            ):
+                if url.startswith(sync):
+                    return async_ + url[len(sync) :]
+            return url
+        if self.db_engine and "postgres" in self.db_engine:
+            from urllib.parse import quote
+
+            auth = quote(self.db_user or "", safe="")
+            if self.db_password:
+                auth += ":" + quote(self.db_password, safe="")
+            host = self.db_host or "localhost"
+            port = f":{self.db_port}" if self.db_port else ""
+            return f"postgresql+asyncpg://{auth}@{host}{port}/{self.db_name or 'meet'}"
+        if self.db_engine and "sqlite" in self.db_engine and self.db_name:
+            return f"sqlite+aiosqlite:///{self.db_name}"
+        return f"sqlite+aiosqlite:///{self.meet_data_dir}/meet.sqlite3"

@@ -1,0 +1,50 @@
+"""Typed access to what one application holds (public: plugins use it too).
+
+Everything lives on ``app.state`` (never in module globals) so tests build apps side by
+side. Each accessor takes anything with an ``.app`` (a request) or the app itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import valkey.asyncio as valkey
+    from litestar import Litestar
+    from livekit.api import LiveKitAPI
+
+    from meet_core.plugins.facade import MeetHooks
+    from meet_core.settings import Settings
+    from meet_core.settings.core import CoreSettings
+
+
+class _HasApp(Protocol):
+    @property
+    def app(self) -> Litestar: ...
+
+
+def _state(holder: Any) -> Any:
+    app = getattr(holder, "app", holder)
+    return app.state
+
+
+def settings(holder: _HasApp | Litestar) -> Settings:
+    return _state(holder).settings  # type: ignore[no-any-return]
+
+
+def core_settings(holder: _HasApp | Litestar) -> CoreSettings:
+    return _state(holder).settings.core  # type: ignore[no-any-return]
+
+
+def hooks(holder: _HasApp | Litestar) -> MeetHooks:
+    return _state(holder).hooks  # type: ignore[no-any-return]
+
+
+def valkey_client(holder: _HasApp | Litestar) -> valkey.Valkey:
+    """The application's Valkey client (opened in the lifespan)."""
+    return _state(holder).valkey  # type: ignore[no-any-return]
+
+
+def livekit_api(holder: _HasApp | Litestar) -> LiveKitAPI:
+    """The application's one LiveKit server API client (opened in the lifespan)."""
+    return _state(holder).livekit  # type: ignore[no-any-return]

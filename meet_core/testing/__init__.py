@@ -1,0 +1,15 @@
+"""Test tools for the Meet server and its plugins (also a pytest plugin: ``meet_core.testing.pytest_plugin``).
+
+* :class:`FakeLiveKit`: a LiveKit server on loopback speaking Twirp, recording every call.
+* :class:`ValkeyTestServer`: a real Valkey server on a free port.
+* :func:`sign_webhook` / :func:`webhook_body`: LiveKit webhook requests.
+* :mod:`meet_core.testing.factories`: users, rooms and accesses created in the database.
+* :class:`MeetTestApp`: a running app with an HTTP client, ``login()`` and factories.
+"""
+
+from meet_core.testing.fake_livekit import FakeLiveKit
+from meet_core.testing.harness import MeetTestApp
+from meet_core.testing.valkey_server import ValkeyTestServer
+from meet_core.testing.webhooks import sign_webhook, webhook_body
+
+__all__ = ["FakeLiveKit", "MeetTestApp", "ValkeyTestServer", "sign_webhook", "webhook_body"]

@@ -1,0 +1,1 @@
+"""Users: the people who log in through OIDC."""

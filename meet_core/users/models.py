@@ -1,0 +1,32 @@
+"""The User model (table ``meet_user``), as in the old system's data model (spec/api.md §3.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.types import JsonB
+from sqlalchemy import Boolean, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from meet_core.db import Base
+
+
+class User(Base):
+    """A person known through OIDC. ``sub`` is NULL for provisional users (invited by email)."""
+
+    __tablename__ = "meet_user"
+    sub: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    admin_email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
+    full_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    short_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    language: Mapped[str] = mapped_column(String(10), default="en-us")
+    timezone: Mapped[str] = mapped_column(String(63), default="UTC")
+    default_room_access_level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    default_room_configuration: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    is_device: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __str__(self) -> str:
+        return self.email or self.admin_email or str(self.id)
