@@ -143,6 +143,11 @@ class MeetHooks:
     async def room_deleted(self, request: Request[Any, Any, Any], room: Room) -> None:
         await self._notify(self._hook.meet_room_deleted, {"request": request, "room": room})
 
+    async def participant_removed(self, request: Request[Any, Any, Any], room: Room, identity: str) -> None:
+        await self._notify(
+            self._hook.meet_participant_removed, {"request": request, "room": room, "identity": identity}
+        )
+
     async def livekit_event(self, request: Request[Any, Any, Any], event: WebhookEvent) -> None:
         await self._notify(self._hook.meet_livekit_event, {"request": request, "event": event})
 

@@ -192,6 +192,17 @@ def meet_room_deleted(request: Request[Any, Any, Any], room: Room) -> Awaitable[
 
 
 @hookspec
+def meet_participant_removed(
+    request: Request[Any, Any, Any], room: Room, identity: str
+) -> Awaitable[None] | None:
+    """React to a participant removed from a live meeting by a room administrator.
+
+    Called after LiveKit removed ``identity`` from ``room`` (e.g. the lobby forgets that
+    participant's admission). Every implementation runs; a failing one is logged.
+    """
+
+
+@hookspec
 def meet_livekit_event(request: Request[Any, Any, Any], event: WebhookEvent) -> Awaitable[None] | None:
     """React to a verified LiveKit webhook event (``event.event`` is its type).
 

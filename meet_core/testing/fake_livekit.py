@@ -137,8 +137,13 @@ class FakeLiveKit:
             call = lk.last_call("SendData")
             assert call.request.data == b"{}" and call.grant["roomAdmin"]
 
-    Calls that fail authentication (bad JWT, missing grant) answer ``unauthenticated`` and are
-    not recorded. ``reset()`` between tests clears calls, state and injected failures.
+    Services use LiveKit's Twirp names: ``RoomService``, ``Egress``, ``SIP``,
+    ``AgentDispatchService`` (``EgressService``/``SIPService`` are accepted as aliases in
+    ``calls_to``/``fail``). Each handled call is a :class:`RecordedCall` in ``calls``; calls that
+    fail authentication (bad JWT, missing grant) answer ``unauthenticated`` and are not recorded.
+    ``fail()`` injects Twirp errors, ``set_down()`` drops connections (the client raises
+    ``aiohttp.ClientConnectionError``), ``reset()`` between tests clears calls, state and both.
+    ``stop()`` then ``start()`` simulates a restart on the same URL, with state kept.
     """
 
     def __init__(
@@ -150,6 +155,7 @@ class FakeLiveKit:
         self._calls: list[RecordedCall] = []
         self._failures: dict[tuple[str | None, str], _Failure] = {}
         self._down = False
+        self._verified: dict[tuple[str, str, str], dict[str, Any]] = {}  # checking JWTs is the hot path
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -163,7 +169,7 @@ class FakeLiveKit:
         """Base URL for ``LiveKitAPI`` (``http://127.0.0.1:<port>``); valid once started."""
         if self._server is None:
             raise RuntimeError("FakeLiveKit is not started")
-        return f"http://{self._host}:{self._server.sockets[0].getsockname()[1]}"
+        return f"http://{self._host}:{self._port}"
 
     def start(self) -> FakeLiveKit:
         """Bind (a free port unless one was given) and serve from an event loop in a daemon thread."""
@@ -173,6 +179,7 @@ class FakeLiveKit:
             self._thread.start()
             serve = self._loop.create_server(lambda: _Protocol(self), self._host, self._port)
             self._server = asyncio.run_coroutine_threadsafe(serve, self._loop).result(10)
+            self._port = self._server.sockets[0].getsockname()[1]  # a restart keeps the URL
         return self
 
     def stop(self) -> None:
@@ -181,13 +188,14 @@ class FakeLiveKit:
         if server is None or loop is None:
             return
 
-        def close() -> None:
+        async def close() -> None:
             server.close()
             for transport in list(self._conns):
                 transport.abort()
-            loop.stop()
+            await asyncio.sleep(0)  # let the aborts actually close the sockets
 
-        loop.call_soon_threadsafe(close)
+        asyncio.run_coroutine_threadsafe(close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=10)
         loop.close()
@@ -216,7 +224,8 @@ class FakeLiveKit:
     def last_call(self, method: str, service: str | None = None) -> RecordedCall:
         """The latest call of ``method``; AssertionError if there was none."""
         found = self.calls_to(method, service)
-        assert found, f"no call to {method} recorded (got {[c.method for c in self.calls]})"
+        if not found:
+            raise AssertionError(f"no call to {method} recorded (got {[c.method for c in self.calls]})")
         return found[-1]
 
     def fail(
@@ -229,6 +238,8 @@ class FakeLiveKit:
         service: str | None = None,
     ) -> None:
         """Make ``method`` answer a Twirp error; ``times=None`` until reset/clear_failures."""
+        if not any(name.endswith("/" + method) for name in _ROUTES):
+            raise ValueError(f"the fake does not serve {method!r}")
         svc = _ALIASES.get(service, service) if service else None
         with self._lock:
             self._failures[(svc, method)] = _Failure(code, msg, status or TWIRP_STATUS.get(code, 500), times)
@@ -377,6 +388,10 @@ class FakeLiveKit:
         """Check the bearer JWT as LiveKit does: HS256 with our secret, ``iss`` = our key."""
         if not auth or not auth.startswith("Bearer "):
             raise _TwirpError("unauthenticated", "no authorization header")
+        key = (auth, self.api_key, self.api_secret)
+        cached = self._verified.get(key)  # the SDK mints identical tokens within a second
+        if cached is not None and cached.get("exp", 0) + 60 > time.time():
+            return cached
         try:
             claims: dict[str, Any] = jwt.decode(
                 auth[7:],
@@ -388,6 +403,9 @@ class FakeLiveKit:
             )
         except jwt.PyJWTError as exc:
             raise _TwirpError("unauthenticated", f"invalid token: {exc}") from exc
+        if len(self._verified) > 4096:
+            self._verified.clear()
+        self._verified[key] = claims
         return claims
 
     # -- RoomService ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import http.client
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from urllib.parse import urlparse
 
 import aiohttp
@@ -39,7 +39,7 @@ async def client(lk: FakeLiveKit) -> AsyncIterator[api.LiveKitAPI]:
 
 def raw_post(lk: FakeLiveKit, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
     """Plain stdlib HTTP, to show the fake also serves sync code and non-SDK clients."""
-    conn = http.client.HTTPConnection(urlparse(lk.url).hostname, urlparse(lk.url).port, timeout=5)
+    conn = http.client.HTTPConnection(urlparse(lk.url).netloc, timeout=5)
     try:
         conn.request("POST", path, body, headers)
         resp = conn.getresponse()
@@ -111,7 +111,9 @@ async def test_send_data_is_recorded(lk: FakeLiveKit, client: api.LiveKitAPI) ->
 
 
 async def test_participants(lk: FakeLiveKit, client: api.LiveKitAPI) -> None:
-    alice = lk.add_participant("r1", "alice", name="Alice", attributes={"color": "red"}, tracks=["microphone"])
+    alice = lk.add_participant(
+        "r1", "alice", name="Alice", attributes={"color": "red"}, tracks=["microphone"]
+    )
     lk.add_participant("r1", "bob")
     track = alice.tracks[0]
     assert track.sid.startswith("TR_") and track.type == api.TrackType.AUDIO
@@ -153,7 +155,9 @@ async def test_participants(lk: FakeLiveKit, client: api.LiveKitAPI) -> None:
         lambda c: c.room.update_room_metadata(api.UpdateRoomMetadataRequest(room="nope", metadata="x")),
     ],
 )
-async def test_missing_things_are_not_found(lk: FakeLiveKit, client: api.LiveKitAPI, call) -> None:  # type: ignore[no-untyped-def]
+async def test_missing_things_are_not_found(
+    lk: FakeLiveKit, client: api.LiveKitAPI, call: Callable[[api.LiveKitAPI], Awaitable[object]]
+) -> None:
     lk.add_room("r1")
     with pytest.raises(api.ServerError) as err:
         await call(client)
@@ -236,7 +240,9 @@ async def test_egress_round_trip(lk: FakeLiveKit, client: api.LiveKitAPI) -> Non
     track = await client.egress.start_track_composite_egress(
         api.TrackCompositeEgressRequest(room_name="r2", audio_track_id="TR_a")
     )
-    part = await client.egress.start_participant_egress(api.ParticipantEgressRequest(room_name="r1", identity="a"))
+    part = await client.egress.start_participant_egress(
+        api.ParticipantEgressRequest(room_name="r1", identity="a")
+    )
     assert track.track_composite.audio_track_id == "TR_a" and part.participant.identity == "a"
 
     listed = await client.egress.list_egress(api.ListEgressRequest(room_name="r1"))
@@ -278,9 +284,7 @@ async def test_sip_round_trip(lk: FakeLiveKit, client: api.LiveKitAPI) -> None:
     )
     assert legacy.name == "SIP_r2" and legacy.rule.dispatch_rule_direct.room_name == "r2"
     with pytest.raises(api.ServerError) as err:  # same trunks + numbers + PIN
-        await client.sip.create_dispatch_rule(
-            api.CreateSIPDispatchRuleRequest(rule=legacy.rule, name="dup")
-        )
+        await client.sip.create_dispatch_rule(api.CreateSIPDispatchRuleRequest(rule=legacy.rule, name="dup"))
     assert err.value.code == "already_exists"
 
     rules = await client.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest())
@@ -320,13 +324,17 @@ def test_bad_route_and_json(lk: FakeLiveKit) -> None:
     assert status == 404 and json.loads(body)["code"] == "bad_route"
 
     headers = {"Authorization": auth, "Content-Type": "application/json"}
-    status, body = raw_post(lk, "/twirp/livekit.RoomService/CreateRoom", b'{"name": "j", "metadata": "m"}', headers)
+    status, body = raw_post(
+        lk, "/twirp/livekit.RoomService/CreateRoom", b'{"name": "j", "metadata": "m"}', headers
+    )
     assert status == 200 and json.loads(body)["name"] == "j"
     assert lk.last_call("CreateRoom").request.metadata == "m"
 
     status, body = raw_post(lk, "/twirp/livekit.RoomService/CreateRoom", b"{nope", headers)
     assert status == 400 and json.loads(body)["code"] == "malformed"
-    status, body = raw_post(lk, "/twirp/livekit.RoomService/CreateRoom", b"{}", {"Content-Type": "application/json"})
+    status, body = raw_post(
+        lk, "/twirp/livekit.RoomService/CreateRoom", b"{}", {"Content-Type": "application/json"}
+    )
     assert status == 401 and json.loads(body)["code"] == "unauthenticated"
 
 
@@ -345,21 +353,34 @@ def test_reset_clears_everything(lk: FakeLiveKit) -> None:
     lk.reset()
     assert lk.room("r1") is None and lk.calls == []
     status, _ = raw_post(
-        lk, "/twirp/livekit.RoomService/ListRooms", b"", {
+        lk,
+        "/twirp/livekit.RoomService/ListRooms",
+        b"",
+        {
             "Authorization": bearer(lk, api.VideoGrants(room_list=True)),
             "Content-Type": "application/protobuf",
-        }
+        },
     )
     assert status == 200
 
 
-async def test_stop_closes_kept_alive_connections() -> None:
+async def test_stop_closes_kept_alive_connections_and_restart_keeps_url() -> None:
     fake = FakeLiveKit(api_secret=SECRET).start()
+    url = fake.url
     async with api.LiveKitAPI(fake.url, fake.api_key, fake.api_secret) as lkapi:
-        await lkapi.room.list_rooms(api.ListRoomsRequest())
+        await lkapi.room.create_room(api.CreateRoomRequest(name="kept"))
         fake.stop()
         with pytest.raises(aiohttp.ClientConnectionError):
             await lkapi.room.list_rooms(api.ListRoomsRequest())
+        with fake.start():
+            assert fake.url == url
+            rooms = await lkapi.room.list_rooms(api.ListRoomsRequest())
+            assert [r.name for r in rooms.rooms] == ["kept"]
+
+
+def test_fail_rejects_unknown_methods(lk: FakeLiveKit) -> None:
+    with pytest.raises(ValueError):
+        lk.fail("CreatRoom")
 
 
 def test_reachable_from_another_process(lk: FakeLiveKit) -> None:
