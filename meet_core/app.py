@@ -12,7 +12,6 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
@@ -31,6 +30,7 @@ from sqlalchemy import event
 from meet_core import __version__
 from meet_core.cache import PrivateValkey, connect
 from meet_core.db import CORE_MODEL_MODULES, import_models
+from meet_core.db.migrate import ensure_sqlite_folder
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import exception_handlers
 from meet_core.identity.sessions import provide_current_user, provide_user
@@ -68,9 +68,7 @@ def database_config(core: CoreSettings) -> SQLAlchemyAsyncConfig:
     url = core.build_database_url()
     engine: dict[str, Any] = {"echo": core.db_echo}
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_folder(url)
     else:
         engine.update(pool_size=core.db_pool_size, max_overflow=core.db_pool_size, pool_pre_ping=True)
     config = SQLAlchemyAsyncConfig(

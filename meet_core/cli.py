@@ -1,0 +1,178 @@
+"""The ``meet`` command line: ``serve``, ``db upgrade``, ``plugins``, ``users``, ``demo``.
+
+Enabled plugins add their own commands through ``meet_cli_commands``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from meet_core import __version__
+
+
+def _settings_and_hooks() -> Any:
+    from meet_core.app import load_settings
+    from meet_core.plugins.manager import PluginError
+    from meet_core.settings import SettingsError
+
+    try:
+        return load_settings()
+    except (SettingsError, PluginError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+class MeetGroup(click.Group):
+    """Adds the enabled plugins' commands when the command line is built."""
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        if not hasattr(self, "_plugin_cache"):
+            self._plugin_cache: dict[str, click.Command] = {}
+            try:
+                _, hooks = _settings_and_hooks()
+            except click.ClickException:
+                return self._plugin_cache  # reported by the command that needs the settings
+            for command in hooks.cli_commands():
+                if command.name:
+                    self._plugin_cache[command.name] = command
+        return self._plugin_cache
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._plugin_commands().get(cmd_name)
+
+
+@click.group(cls=MeetGroup)
+@click.version_option(__version__, prog_name="meet")
+def main() -> None:
+    """The Meet server: a pluggable backend for La Suite Meet."""
+    logging.basicConfig(level=os.environ.get("MEET_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8071, show_default=True, type=int, help="Port to bind.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option("--migrate/--no-migrate", default=False, help="Apply the database migrations first.")
+def serve(host: str, port: int, workers: int, migrate: bool) -> None:
+    """Serve the API with granian.
+
+    Settings are checked before the workers start. Without REDIS_URL a private Valkey is
+    started here, once, and shared by every worker.
+    """
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from meet_core.cache import PrivateValkey
+
+    settings, _ = _settings_and_hooks()
+    if migrate:
+        from meet_core.db.migrate import upgrade
+
+        upgrade(settings)
+    private: PrivateValkey | None = None
+    if not settings.core.redis_url:
+        private = PrivateValkey(settings.core.meet_data_dir)
+        os.environ["REDIS_URL"] = private.start()
+    try:
+        Granian(
+            "meet_core.app:create_app",
+            factory=True,
+            interface=Interfaces.ASGI,
+            address=host,
+            port=port,
+            workers=workers,
+            log_access=False,
+        ).serve()
+    finally:
+        if private is not None:
+            private.stop()
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="heads", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations of the core and of every enabled plugin."""
+    from meet_core.db.migrate import upgrade
+
+    settings, _ = _settings_and_hooks()
+    upgrade(settings, revision)
+    click.echo("database is up to date")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision does.")
+@click.option("--autogenerate/--empty", default=True, help="Compare the models with the database.")
+@click.option("--head", default="core@head", show_default=True, help="Lineage to extend (e.g. lobby@head).")
+@click.option("--version-path", default=None, help="Folder of the revision (a plugin's migrations).")
+@click.option("--branch-label", default=None, help="Label of a new lineage (its first revision).")
+def db_revision(
+    message: str, autogenerate: bool, head: str, version_path: str | None, branch_label: str | None
+) -> None:
+    """Write a new revision (for developers: run it against an up-to-date database)."""
+    from alembic import command
+
+    from meet_core.db.migrate import config_for
+
+    settings, _ = _settings_and_hooks()
+    command.revision(
+        config_for(settings),
+        message=message,
+        autogenerate=autogenerate,
+        head=head,
+        version_path=version_path,
+        branch_label=branch_label,
+    )
+
+
+@main.command("plugins")
+def list_plugins() -> None:
+    """Installed plugins, their version, whether they are enabled, and the hooks they implement."""
+    import importlib.metadata
+
+    from meet_core.plugins.manager import implemented_hooks, installed_entry_points
+
+    settings, hooks = _settings_and_hooks()
+    enabled = implemented_hooks(hooks.pm)
+    installed = installed_entry_points()
+    if not installed:
+        click.echo("no plugin installed")
+    for name, ep in sorted(installed.items()):
+        version = ep.dist.version if ep.dist else "?"
+        try:
+            dist = ep.dist.name if ep.dist else "?"
+        except importlib.metadata.PackageNotFoundError:
+            dist = "?"
+        state = "enabled" if name in enabled else "disabled"
+        click.echo(f"{name} ({dist} {version}): {state}")
+        if name in enabled:
+            click.echo(f"  hooks: {', '.join(enabled[name]) or '-'}")
+
+
+def _register_core_groups() -> None:
+    from meet_core.demo import demo
+
+    main.add_command(demo)
+    try:
+        from meet_core.users.cli import users_group
+    except ImportError:  # pragma: no cover - the users CLI lands with the identity area
+        return
+    main.add_command(users_group, name="users")
+
+
+_register_core_groups()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
