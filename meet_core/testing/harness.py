@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from contextlib import AsyncExitStack
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from meet_core.app import create_app
 from meet_core.db import metadata
@@ -28,6 +29,30 @@ async def create_schema(app: Litestar) -> None:
         await connection.run_sync(metadata.create_all)
 
 
+@asynccontextmanager
+async def _running(app: Litestar) -> AsyncIterator[None]:
+    """Run the app's lifespan in a task of its own: anyio's cancel scopes must be entered and
+    exited by the same task, and pytest-asyncio sets fixtures up and tears them down in two."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(serve())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # start-up failed: raise its error
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 class MeetTestApp:
     """An app built from ``env`` and ``plugins``, started, with its schema created.
 
@@ -37,10 +62,14 @@ class MeetTestApp:
 
     def __init__(self, env: Mapping[str, str], plugins: Iterable[Any] = ()) -> None:
         self.app = create_app(env=env, plugins=list(plugins))
-        self.client = AsyncTestClient(self.app, base_url=BASE_URL)
+        self.client = self.new_client()
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> MeetTestApp:
+        # The app runs in the test's own event loop (unlike litestar's AsyncTestClient, which
+        # serves from a portal thread): its engine, Valkey and LiveKit clients are loop-bound
+        # and the test uses them too (factories, login).
+        await self._stack.enter_async_context(_running(self.app))
         await self._stack.enter_async_context(self.client)
         await create_schema(self.app)
         return self
@@ -69,7 +98,10 @@ class MeetTestApp:
         client.headers.pop(core_settings(self.app).csrf_header_name, None)
 
     def new_client(self) -> httpx.AsyncClient:
-        """Another client (another browser) on the same running app; use it with ``async with``."""
+        """Another client (another browser) on the same running app; use it with ``async with``.
+
+        Redirects are not followed, so tests see the 302s of the login flow.
+        """
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE_URL)
 
     async def create_user(self, **fields: Any) -> User:

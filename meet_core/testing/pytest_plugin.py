@@ -69,7 +69,7 @@ def postgres_url() -> Iterator[str | None]:
     async def recreate() -> None:
         connection = await asyncpg.connect(
             user=url.username, password=url.password, host=url.host or "localhost", port=url.port or 5432,
-            database=url.database or "postgres",
+            database="postgres",
         )
         try:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

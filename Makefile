@@ -1,0 +1,38 @@
+# The two set-up commands of the README, and the checks. Everything installs itself into .venv.
+VENV ?= .venv
+PYTHON ?= python3
+PLUGINS := $(wildcard plugins/*/pyproject.toml)
+PORT ?= 8071
+WORKERS ?= 1
+JOBS ?= 2
+
+.PHONY: install run test test-postgres lint bench clean
+
+$(VENV)/.installed: pyproject.toml $(PLUGINS)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	touch $@
+
+install: $(VENV)/.installed
+
+## Serve on embedded defaults: SQLite in ./data, a private Valkey, LiveKit dev keys.
+run: install
+	$(VENV)/bin/meet serve --migrate --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
+
+## The whole test suite (SQLite; PostgreSQL as well when MEET_TEST_DATABASE_URL is set).
+test: install
+	$(VENV)/bin/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+## The suite against a throwaway PostgreSQL cluster started here.
+test-postgres: install
+	url=$$(scripts/postgres.sh start) || exit 1; \
+	MEET_TEST_DATABASE_URL=$$url $(VENV)/bin/python -m pytest -n $(JOBS) $(PYTEST_ARGS); \
+	status=$$?; scripts/postgres.sh stop; exit $$status
+
+lint: install
+	$(VENV)/bin/ruff check meet_core plugins tests bench
+	$(VENV)/bin/mypy meet_core $(foreach p,$(PLUGINS),$(dir $(p))meet_*)
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
