@@ -53,6 +53,7 @@ class MeetGroup(click.Group):
 def main() -> None:
     """The Meet server: a pluggable backend for La Suite Meet."""
     logging.basicConfig(level=os.environ.get("MEET_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @main.command()
