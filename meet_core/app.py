@@ -33,6 +33,7 @@ from meet_core.db import CORE_MODEL_MODULES, import_models
 from meet_core.db.migrate import ensure_sqlite_folder
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import exception_handlers
+from meet_core.identity.oidc import oidc_lifespan
 from meet_core.identity.sessions import provide_current_user, provide_user
 from meet_core.livekit.client import open_livekit
 from meet_core.plugins.facade import MeetHooks
@@ -98,10 +99,19 @@ def cors_config(core: CoreSettings) -> CORSConfig | None:
         return None
     regex = "|".join(f"(?:{r})" for r in core.cors_allowed_origin_regexes) or None
     return CORSConfig(
-        allow_origins=["*"] if core.cors_allow_all_origins else list(core.cors_allowed_origins),
+        # "Allow all" matches every origin by regex so the origin is echoed: browsers refuse
+        # "Access-Control-Allow-Origin: *" on credentialed requests.
+        allow_origins=[] if core.cors_allow_all_origins else list(core.cors_allowed_origins),
         allow_origin_regex=".*" if core.cors_allow_all_origins else regex,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["content-type", "x-csrftoken", "authorization", "accept", "origin", "x-requested-with"],
+        allow_headers=[
+            "content-type",
+            "x-csrftoken",
+            "authorization",
+            "accept",
+            "origin",
+            "x-requested-with",
+        ],
         allow_credentials=True,
         max_age=86400,
     )
@@ -171,7 +181,7 @@ def create_app(
         },
         exception_handlers=exception_handlers(),
         cors_config=cors_config(settings.core),
-        lifespan=[_lifespan(settings, hooks)],
+        lifespan=[_lifespan(settings, hooks), oidc_lifespan],
         openapi_config=OpenAPIConfig(
             title="Meet API",
             version=__version__,

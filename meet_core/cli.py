@@ -52,7 +52,9 @@ class MeetGroup(click.Group):
 @click.version_option(__version__, prog_name="meet")
 def main() -> None:
     """The Meet server: a pluggable backend for La Suite Meet."""
-    logging.basicConfig(level=os.environ.get("MEET_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("MEET_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
@@ -144,7 +146,7 @@ def list_plugins() -> None:
 
     from meet_core.plugins.manager import implemented_hooks, installed_entry_points
 
-    settings, hooks = _settings_and_hooks()
+    _, hooks = _settings_and_hooks()
     enabled = implemented_hooks(hooks.pm)
     installed = installed_entry_points()
     if not installed:

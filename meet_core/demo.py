@@ -35,7 +35,9 @@ async def _seed(url: str, email: str, room_name: str) -> str:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
             user = await session.scalar(select(User).where(User.email == email))
             if user is None:
-                user = User(sub=f"demo-{slugify(email)}", email=email, full_name="Demo User", short_name="Demo")
+                user = User(
+                    sub=f"demo-{slugify(email)}", email=email, full_name="Demo User", short_name="Demo"
+                )
                 session.add(user)
             slug = slugify(room_name)
             room = await session.scalar(select(Room).where(Room.slug == slug))

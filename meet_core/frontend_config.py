@@ -22,7 +22,12 @@ def core_frontend_config(settings: Settings) -> dict[str, Any]:
     core = settings.core
     config: dict[str, Any] = {
         "LANGUAGE_CODE": core.language_code,
-        "recording": {"is_enabled": False, "available_modes": [], "expiration_days": None, "max_duration": None},
+        "recording": {
+            "is_enabled": False,
+            "available_modes": [],
+            "expiration_days": None,
+            "max_duration": None,
+        },
         "background_image": {
             "upload_is_enabled": False,
             "max_count_by_user": 10,

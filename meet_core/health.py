@@ -30,7 +30,8 @@ async def heartbeat(request: Request[Any, Any, Any], db_session: AsyncSession) -
     }
     ok = all(v == "ok" for v in checks.values())
     return Response(
-        {"status": "ok" if ok else "error", "checks": checks}, status_code=200 if ok else 503,
+        {"status": "ok" if ok else "error", "checks": checks},
+        status_code=200 if ok else 503,
         media_type=MediaType.JSON,
     )
 

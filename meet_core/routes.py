@@ -3,4 +3,9 @@
 CORE_ROUTE_MODULES = [
     "meet_core.health",
     "meet_core.frontend_config",
+    "meet_core.meeting.routes",
+    "meet_core.rooms.routes",
+    "meet_core.rooms.accesses",
+    "meet_core.identity.routes",
+    "meet_core.users.routes",
 ]

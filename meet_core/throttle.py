@@ -15,7 +15,18 @@ from litestar import Request
 from meet_core.http.errors import ApiError
 from meet_core.state import valkey_client
 
-_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+_PERIODS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
 
 
@@ -50,8 +61,6 @@ async def throttle(request: Request[Any, Any, Any], scope: str, key: str, rate: 
     count, _, ttl = await pipe.execute()
     if int(count) > limit:
         wait = max(int(ttl), 1)
-        raise ApiError(
-            429,
-            {"detail": f"Request was throttled. Expected available in {wait} second{'s' if wait != 1 else ''}."},
-            {"Retry-After": str(wait)},
-        )
+        unit = "second" if wait == 1 else "seconds"
+        message = f"Request was throttled. Expected available in {wait} {unit}."
+        raise ApiError(429, {"detail": message}, {"Retry-After": str(wait)})

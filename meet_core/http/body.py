@@ -28,6 +28,14 @@ async def read_json_object(request: Request[Any, Any, Any], *, allow_empty: bool
     except msgspec.DecodeError as exc:
         raise detail(400, f"JSON parse error - {exc}") from exc
     if not isinstance(value, dict):
-        raise ApiError(400, {"non_field_errors": ["Invalid data. Expected a dictionary, but got {}.".format(
-            type(value).__name__ if not isinstance(value, list) else "list")]})
+        raise ApiError(
+            400,
+            {
+                "non_field_errors": [
+                    "Invalid data. Expected a dictionary, but got {}.".format(
+                        type(value).__name__ if not isinstance(value, list) else "list"
+                    )
+                ]
+            },
+        )
     return value

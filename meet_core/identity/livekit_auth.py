@@ -74,5 +74,10 @@ async def livekit_caller(
     user = None
     if db_session is not None:
         user = await db_session.scalar(select(User).where(User.sub == identity, User.is_active.is_(True)))
-    raw = {"sub": identity, "name": claims.name, "video": {"room": token_room}, "attributes": claims.attributes}
+    raw = {
+        "sub": identity,
+        "name": claims.name,
+        "video": {"room": token_room},
+        "attributes": claims.attributes,
+    }
     return LiveKitCaller(identity=identity, room=token_room, claims=raw, user=user)

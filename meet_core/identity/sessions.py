@@ -57,7 +57,7 @@ async def load_session(request: Request[Any, Any, Any]) -> tuple[str, SessionDat
     """The request's session (id and data), read once per request."""
     cached = request.scope.get(_SCOPE_SESSION, _MISSING)  # type: ignore[call-overload]
     if cached is not _MISSING:
-        return cached  # type: ignore[no-any-return]
+        return cached  # type: ignore[return-value]
     result = None
     session_id = request.cookies.get(core_settings(request).session_cookie_name)
     if session_id:
@@ -78,9 +78,7 @@ async def store_session(client: Valkey, session_id: str | None, data: SessionDat
     return session_id
 
 
-async def save_session(
-    request: Request[Any, Any, Any], session_id: str | None, data: SessionData
-) -> str:
+async def save_session(request: Request[Any, Any, Any], session_id: str | None, data: SessionData) -> str:
     """Store ``data`` (under a new id when ``session_id`` is None) and return the id."""
     core = core_settings(request)
     session_id = await store_session(valkey_client(request), session_id, data, core.session_cookie_age)
@@ -153,7 +151,7 @@ async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession
     """The active user of the session cookie, or None. Unsafe methods are CSRF-checked."""
     cached = request.scope.get(_SCOPE_USER, _MISSING)  # type: ignore[call-overload]
     if cached is not _MISSING:
-        return cached  # type: ignore[no-any-return]
+        return cached  # type: ignore[return-value]
     user: User | None = None
     session = await load_session(request)
     if session is not None and session[1].user_id:

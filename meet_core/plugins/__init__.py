@@ -10,4 +10,12 @@ from meet_core.plugins.hookspecs import hookimpl, hookspec
 from meet_core.plugins.manager import OFFICIAL_PLUGINS, PluginError, build_plugin_manager
 from meet_core.plugins.types import JoinDecision
 
-__all__ = ["OFFICIAL_PLUGINS", "JoinDecision", "MeetHooks", "PluginError", "build_plugin_manager", "hookimpl", "hookspec"]
+__all__ = [
+    "OFFICIAL_PLUGINS",
+    "JoinDecision",
+    "MeetHooks",
+    "PluginError",
+    "build_plugin_manager",
+    "hookimpl",
+    "hookspec",
+]

@@ -56,10 +56,10 @@ class MeetHooks:
 
     def settings_classes(self) -> dict[str, type[msgspec.Struct]]:
         """Plugin name -> settings struct, for the plugins that declare one."""
-        classes = {}
+        classes: dict[str, type[msgspec.Struct]] = {}
         for impl in self._hook.meet_settings_class.get_hookimpls():
             cls = impl.function()
-            if cls is not None:
+            if isinstance(cls, type):
                 classes[impl.plugin_name] = cls
         return classes
 
@@ -122,7 +122,9 @@ class MeetHooks:
         if not self._has_token_attributes:
             return {}
         merged: dict[str, str] = {}
-        results = self._hook.meet_token_attributes(room_name=room_name, identity=identity, user=user, role=role)
+        results = self._hook.meet_token_attributes(
+            room_name=room_name, identity=identity, user=user, role=role
+        )
         for result in results[::-1]:
             if result:
                 merged.update(result)
@@ -135,7 +137,9 @@ class MeetHooks:
     async def room_created(self, request: Request[Any, Any, Any], room: Room, user: User) -> None:
         await self._notify(self._hook.meet_room_created, {"request": request, "room": room, "user": user})
 
-    async def room_updated(self, request: Request[Any, Any, Any], room: Room, changed: frozenset[str]) -> None:
+    async def room_updated(
+        self, request: Request[Any, Any, Any], room: Room, changed: frozenset[str]
+    ) -> None:
         await self._notify(
             self._hook.meet_room_updated, {"request": request, "room": room, "changed": changed}
         )

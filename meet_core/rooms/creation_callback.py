@@ -19,7 +19,9 @@ PREFIX = "room-creation-callback_"
 
 async def remember(request: Request[Any, Any, Any], callback_id: str, slug: str) -> None:
     timeout = core_settings(request).room_creation_callback_cache_timeout
-    await valkey_client(request).set(f"{PREFIX}{callback_id}", msgspec.json.encode({"slug": slug}), ex=timeout)
+    await valkey_client(request).set(
+        f"{PREFIX}{callback_id}", msgspec.json.encode({"slug": slug}), ex=timeout
+    )
 
 
 async def pop(request: Request[Any, Any, Any], callback_id: str) -> dict[str, Any]:

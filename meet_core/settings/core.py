@@ -109,6 +109,8 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     )
     oidc_userinfo_shortname_field: str = "given_name"
     oidc_userinfo_essential_claims: list[str] = msgspec.field(default_factory=list)
+    oidc_op_user_endpoint_format: Literal["AUTO", "JSON", "JWT"] = "AUTO"
+    oidc_token_use_basic_auth: bool = False
     login_redirect_url: str = "/"
     login_redirect_url_failure: str = "/"
     logout_redirect_url: str = "/"

@@ -96,7 +96,10 @@ class ExamplePlugin:
         @get("/api/v1.0/example/greeting")
         async def greeting(request: Request[Any, Any, Any]) -> dict[str, Any]:
             assert plugin.settings is not None
-            return {"greeting": plugin.settings.example_greeting, "started": request.app.state.get("example_started")}
+            return {
+                "greeting": plugin.settings.example_greeting,
+                "started": request.app.state.get("example_started"),
+            }
 
         @get("/api/v1.0/example/notes")
         async def notes(db_session: AsyncSession) -> list[str]:

@@ -44,7 +44,12 @@ async def create_room(
     from meet_core.rooms.slugs import slugify
 
     name = name or f"room-{uuid.uuid4().hex[:8]}"
-    values: dict[str, Any] = {"name": name, "slug": slugify(name), "access_level": "public", "configuration": {}}
+    values: dict[str, Any] = {
+        "name": name,
+        "slug": slugify(name),
+        "access_level": "public",
+        "configuration": {},
+    }
     values.update(fields)
     async with session_maker(app)() as session:
         room = Room(**values)

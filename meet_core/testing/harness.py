@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -102,7 +101,8 @@ class MeetTestApp:
 
         Redirects are not followed, so tests see the 302s of the login flow.
         """
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE_URL)
+        transport = httpx.ASGITransport(app=self.app)  # type: ignore[arg-type]
+        return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
 
     async def create_user(self, **fields: Any) -> User:
         return await factories.create_user(self.app, **fields)

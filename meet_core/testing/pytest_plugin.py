@@ -68,7 +68,10 @@ def postgres_url() -> Iterator[str | None]:
 
     async def recreate() -> None:
         connection = await asyncpg.connect(
-            user=url.username, password=url.password, host=url.host or "localhost", port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            host=url.host or "localhost",
+            port=url.port or 5432,
             database="postgres",
         )
         try:

@@ -26,8 +26,15 @@ class ServerProcess:
     must exist (run migrations or ``create_schema`` first, or pass ``migrate=True``).
     """
 
-    def __init__(self, env: Mapping[str, str], *, workers: int = 1, port: int | None = None,
-                 migrate: bool = False, log_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        workers: int = 1,
+        port: int | None = None,
+        migrate: bool = False,
+        log_path: str | Path | None = None,
+    ) -> None:
         # The child imports what this process imports (source trees on sys.path included).
         self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **env}
         self.port = port or free_port()
@@ -41,8 +48,16 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> ServerProcess:
-        args = [sys.executable, "-m", "meet_core.cli", "serve", "--port", str(self.port),
-                "--workers", str(self.workers)]
+        args = [
+            sys.executable,
+            "-m",
+            "meet_core.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+        ]
         if self.migrate:
             args.append("--migrate")
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115

@@ -28,9 +28,9 @@ def _plugins() -> str:
 
 def _seed(database_url: str, redis_url: str) -> tuple[str, str]:
     """Schema, a user with a room, and a logged-in session for them: (session id, csrf)."""
+    import valkey.asyncio as valkey
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    import valkey.asyncio as valkey
     from meet_core.db import CORE_MODEL_MODULES, import_models, metadata
     from meet_core.identity.sessions import SessionData, store_session
     from meet_core.rooms.models import ResourceAccess, Room
@@ -69,11 +69,31 @@ def test_schemathesis_finds_no_server_error(meet_env, tmp_path: Path) -> None:
     session_id, csrf = _seed(env["DATABASE_URL"], env["REDIS_URL"])
     with ServerProcess(env, log_path=tmp_path / "server.log") as server:
         done = subprocess.run(
-            [schemathesis, "run", f"{server.url}/api/v1.0/swagger.json",
-             "--checks", "not_a_server_error", "--max-examples", "15", "--seed", "1",
-             "--request-timeout", "10", "--workers", "2", "--generation-deterministic",
-             "-H", f"Cookie: sessionid={session_id}; csrftoken={csrf}", "-H", f"X-CSRFToken: {csrf}"],
-            capture_output=True, text=True, timeout=300,
+            [
+                schemathesis,
+                "run",
+                f"{server.url}/api/v1.0/swagger.json",
+                "--checks",
+                "not_a_server_error",
+                "--max-examples",
+                "15",
+                "--seed",
+                "1",
+                "--request-timeout",
+                "10",
+                "--workers",
+                "2",
+                "--generation-deterministic",
+                "-H",
+                f"Cookie: sessionid={session_id}; csrftoken={csrf}",
+                "-H",
+                f"X-CSRFToken: {csrf}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-6000:] + "\n--- server log ---\n" + (tmp_path / "server.log").read_text()[-4000:]
+    assert done.returncode == 0, (
+        output[-6000:] + "\n--- server log ---\n" + (tmp_path / "server.log").read_text()[-4000:]
+    )

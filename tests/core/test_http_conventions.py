@@ -20,7 +20,9 @@ async def test_wrong_method_is_a_405_with_the_drf_message(meet_app) -> None:
 async def test_malformed_json_is_a_400_not_a_500(meet_app) -> None:
     meet = await meet_app()
     response = await meet.client.post(
-        "/api/v1.0/rooms/creation-callback/", content=b"{not json", headers={"Content-Type": "application/json"}
+        "/api/v1.0/rooms/creation-callback/",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 400
     assert response.json()["detail"].startswith("JSON parse error")

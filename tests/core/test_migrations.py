@@ -19,6 +19,7 @@ def _diff(url: str) -> list:
     async def compare() -> list:
         engine = create_async_engine(url)
         async with engine.connect() as connection:
+
             def run(sync_connection):  # type: ignore[no-untyped-def]
                 # SQLite reflects UUID columns as NUMERIC: compare types on PostgreSQL only.
                 compare_type = sync_connection.dialect.name == "postgresql"
@@ -50,5 +51,9 @@ def test_migrations_match_the_models(database_url: str) -> None:
     diffs = [d for d in _diff(database_url) if _table_of(d) in CORE_TABLES]
     assert diffs == []
     # and the tables exist
-    present = [d for d in _diff(database_url) if isinstance(d, tuple) and d[0] == "add_table" and d[1].name in CORE_TABLES]
+    present = [
+        d
+        for d in _diff(database_url)
+        if isinstance(d, tuple) and d[0] == "add_table" and d[1].name in CORE_TABLES
+    ]
     assert present == []

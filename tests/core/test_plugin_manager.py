@@ -55,7 +55,9 @@ def test_unknown_plugin_name_is_an_error() -> None:
         build_plugin_manager(core({"MEET_PLUGINS": "nope"}))
 
 
-def test_meet_plugins_command_lists_installed_plugins_and_hooks(example_distribution, monkeypatch, tmp_path) -> None:
+def test_meet_plugins_command_lists_installed_plugins_and_hooks(
+    example_distribution, monkeypatch, tmp_path
+) -> None:
     monkeypatch.setenv("MEET_PLUGINS", "example")
     monkeypatch.setenv("MEET_DATA_DIR", str(tmp_path))
     result = CliRunner().invoke(cli.main, ["plugins"])
@@ -68,9 +70,18 @@ def test_meet_plugins_command_lists_installed_plugins_and_hooks(example_distribu
 
 
 def test_serve_refuses_to_start_with_a_missing_plugin(tmp_path) -> None:
-    env = {"MEET_PLUGINS": "recording", "MEET_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
-           "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "meet_core.cli", "serve", "--port", "1"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        "MEET_PLUGINS": "recording",
+        "MEET_DATA_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "meet_core.cli", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert "pip install meet-plugin-recording" in done.stderr

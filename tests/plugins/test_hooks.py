@@ -143,7 +143,9 @@ async def test_hook_meet_room_join_decision(meet_app) -> None:
     room = await meet.create_room("restricted room", access_level="restricted")
     denied = (await meet.client.get(f"/api/v1.0/rooms/{room.slug}/")).json()
     assert "livekit" not in denied
-    allowed = (await meet.client.get(f"/api/v1.0/rooms/{room.slug}/", headers={"X-Example-Pass": "yes"})).json()
+    allowed = (
+        await meet.client.get(f"/api/v1.0/rooms/{room.slug}/", headers={"X-Example-Pass": "yes"})
+    ).json()
     claims = _claims(allowed["livekit"]["token"])
     assert claims["sub"] == "example-participant"
     assert claims["attributes"]["color"] == "hsl(1, 2%, 3%)"
@@ -224,7 +226,10 @@ async def test_hook_meet_livekit_event(meet_app, livekit) -> None:
     response = await meet.client.post(
         "/api/v1.0/rooms/webhooks-livekit/",
         content=body,
-        headers={"Authorization": sign_webhook(body, livekit.api_key, livekit.api_secret), "Content-Type": "application/webhook+json"},
+        headers={
+            "Authorization": sign_webhook(body, livekit.api_key, livekit.api_secret),
+            "Content-Type": "application/webhook+json",
+        },
     )
     assert response.status_code == 200, response.text
     plugin = meet.app.state.hooks.pm.get_plugin("example")
