@@ -161,9 +161,14 @@ class MeetHooks:
     def _call_impl(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:
         return impl.function(*[kwargs[name] for name in impl.argnames])
 
+    @staticmethod
+    def _plain_impls(caller: pluggy.HookCaller) -> list[pluggy.HookImpl]:
+        """Implementations in pluggy's call order (wrappers are refused by the manager)."""
+        return list(reversed(caller.get_hookimpls()))
+
     async def _first(self, caller: pluggy.HookCaller, kwargs: dict[str, Any]) -> Any:
         """First non-None result, awaiting each implementation in pluggy's call order."""
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in self._plain_impls(caller):
             result = await _resolve(self._call_impl(impl, kwargs))
             if result is not None:
                 return result
@@ -171,7 +176,7 @@ class MeetHooks:
 
     async def _notify(self, caller: pluggy.HookCaller, kwargs: dict[str, Any]) -> None:
         """Run every implementation; log and swallow the failure of any one of them."""
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in self._plain_impls(caller):
             try:
                 await _resolve(self._call_impl(impl, kwargs))
             except Exception:

@@ -77,7 +77,7 @@ def build_plugin_manager(core: CoreSettings, plugins: Iterable[Any] | None = Non
         for plugin in plugins:
             obj = plugin() if isinstance(plugin, type) else plugin
             pm.register(obj, name=plugin_name(obj))
-        return pm
+        return _validated(pm)
 
     available = installed_entry_points()
     explicit = core.meet_plugins is not None
@@ -100,8 +100,26 @@ def build_plugin_manager(core: CoreSettings, plugins: Iterable[Any] | None = Non
         if name not in wanted:
             pm.set_blocked(name)
             continue
-        cls = ep.load()
+        try:
+            cls = ep.load()
+        except ImportError as exc:
+            dist = ep.dist.name if ep.dist else name
+            raise PluginError(f"plugin {name!r} cannot be imported ({exc}): reinstall {dist}") from exc
         pm.register(cls() if isinstance(cls, type) else cls, name=name)
+    return _validated(pm)
+
+
+def _validated(pm: pluggy.PluginManager) -> pluggy.PluginManager:
+    """Refuse misspelt hooks (pluggy would ignore them) and wrappers (the facade calls each
+    implementation itself, see ``facade.py``, so a wrapper would never wrap anything)."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from exc
+    for caller in (getattr(pm.hook, name) for name in dir(pm.hook) if name.startswith("meet_")):
+        for impl in caller.get_hookimpls():
+            if impl.hookwrapper or impl.wrapper:
+                raise PluginError(f"plugin {impl.plugin_name!r}: {caller.name} cannot be a wrapper")
     return pm
 
 

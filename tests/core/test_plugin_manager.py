@@ -85,3 +85,26 @@ def test_serve_refuses_to_start_with_a_missing_plugin(tmp_path) -> None:
     )
     assert done.returncode != 0
     assert "pip install meet-plugin-recording" in done.stderr
+
+
+def test_misspelt_hooks_and_wrappers_are_refused() -> None:
+    from meet_core.plugins import hookimpl
+
+    class Misspelt:
+        name = "misspelt"
+
+        @hookimpl
+        def meet_frontend_confg(self) -> dict:
+            return {}
+
+    class Wrapper:
+        name = "wrapper"
+
+        @hookimpl(wrapper=True)
+        def meet_room_join_decision(self):  # type: ignore[no-untyped-def]
+            return (yield)
+
+    with pytest.raises(PluginError, match="unknown hook 'meet_frontend_confg'"):
+        build_plugin_manager(core({}), [Misspelt])
+    with pytest.raises(PluginError, match="meet_room_join_decision cannot be a wrapper"):
+        build_plugin_manager(core({}), [Wrapper])
