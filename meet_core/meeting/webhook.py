@@ -1,0 +1,123 @@
+"""The LiveKit webhook (``POST /api/v1.0/rooms/webhooks-livekit/``, spec/services.md §3).
+
+Checks, in the old order: an ``Authorization`` header (else 401), LiveKit's signature over
+the exact raw body (``WebhookReceiver``: HS256 with our secret, issuer = our key, body
+SHA-256 claim; else 400), the connection-test and ``LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX``
+skips (200), then the event type (422 for one LiveKit does not document). Every error body
+is ``{"status": "error"}``.
+
+What the event means is the plugins' business (``meet_livekit_event``): each implementation
+runs isolated, so one failing plugin neither stops the others nor fails the delivery, and
+rooms that are not registered (slug names) are a normal case. LiveKit retries deliveries:
+each event id is remembered in Valkey (``SET NX EX``) and a repeated id is answered 200
+without being dispatched again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import MediaType, Request, Response, post
+from livekit.api import TokenVerifier, WebhookEvent, WebhookReceiver
+
+from meet_core.http import API_PREFIX
+from meet_core.state import core_settings, hooks, valkey_client
+
+log = logging.getLogger("meet_core.meeting.webhook")
+
+#: The event types LiveKit documents; anything else is a 422.
+EVENT_TYPES = frozenset(
+    {
+        "room_started",
+        "room_finished",
+        "participant_joined",
+        "participant_left",
+        "track_published",
+        "track_unpublished",
+        "egress_started",
+        "egress_updated",
+        "egress_ended",
+        "ingress_started",
+        "ingress_ended",
+    }
+)
+REPLAY_PREFIX = "livekit-webhook:"
+
+
+@dataclass(frozen=True)
+class _WebhookSetup:
+    """Built once per application: the receiver and the compiled filter (None = no filter)."""
+
+    receiver: WebhookReceiver
+    room_filter: re.Pattern[str] | None
+
+
+def _setup(request: Request[Any, Any, Any]) -> _WebhookSetup:
+    setup: _WebhookSetup | None = getattr(request.app.state, "livekit_webhook", None)
+    if setup is None:
+        core = core_settings(request)
+        room_filter = None
+        if core.livekit_webhook_events_filter_regex:
+            try:
+                room_filter = re.compile(core.livekit_webhook_events_filter_regex)
+            except re.error as exc:
+                log.error("invalid LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX, webhook filtering disabled: %s", exc)
+        receiver = WebhookReceiver(TokenVerifier(core.livekit_api_key, core.livekit_api_secret))
+        setup = _WebhookSetup(receiver=receiver, room_filter=room_filter)
+        request.app.state.livekit_webhook = setup
+    return setup
+
+
+def _answer(status_code: int, status: str) -> Response[dict[str, str]]:
+    return Response({"status": status}, status_code=status_code, media_type=MediaType.JSON)
+
+
+async def _first_delivery(request: Request[Any, Any, Any], event_id: str) -> bool:
+    """Remember ``event_id``; False when it was already seen (a LiveKit retry)."""
+    if not event_id:
+        return True
+    ttl = core_settings(request).livekit_webhook_replay_ttl
+    return bool(await valkey_client(request).set(f"{REPLAY_PREFIX}{event_id}", b"1", nx=True, ex=ttl))
+
+
+@post(
+    f"{API_PREFIX}/rooms/webhooks-livekit",
+    status_code=200,
+    summary="LiveKit webhook",
+    tags=["rooms"],
+)
+async def livekit_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    """Verify, filter, de-duplicate and hand a LiveKit event to the plugins."""
+    header = request.headers.get("authorization")
+    if not header:
+        return _answer(401, "error")
+    setup = _setup(request)
+    try:
+        body = (await request.body()).decode("utf-8")
+        event: WebhookEvent = setup.receiver.receive(body, header)
+        if not body.lstrip().startswith("{"):  # protobuf's parser reads ``[]`` as an empty event
+            raise ValueError("the body is not a JSON object")
+    except Exception as exc:  # bad JWT, hash mismatch, undecodable or malformed body
+        log.info("rejected LiveKit webhook: %s", exc)
+        return _answer(400, "error")
+
+    room_name = event.room.name or event.egress_info.room_name
+    core = core_settings(request)
+    if core.connection_test_room_prefix and room_name.startswith(core.connection_test_room_prefix):
+        return _answer(200, "success")
+    if setup.room_filter is not None and not setup.room_filter.search(room_name):
+        return _answer(200, "success")
+    if event.event not in EVENT_TYPES:
+        log.info("unknown LiveKit webhook event type %r", event.event)
+        return _answer(422, "error")
+    if not await _first_delivery(request, event.id):
+        log.info("LiveKit webhook event %s already processed", event.id)
+        return _answer(200, "success")
+    await hooks(request).livekit_event(request, event)
+    return _answer(200, "success")
+
+
+ROUTES = [livekit_webhook]
