@@ -71,7 +71,9 @@ def database_config(core: CoreSettings) -> SQLAlchemyAsyncConfig:
     if url.startswith("sqlite"):
         ensure_sqlite_folder(url)
     else:
-        engine.update(pool_size=core.db_pool_size, max_overflow=core.db_pool_size, pool_pre_ping=True)
+        engine.update(
+            pool_size=core.db_pool_size, max_overflow=core.db_pool_size, pool_pre_ping=core.db_pool_pre_ping
+        )
     config = SQLAlchemyAsyncConfig(
         connection_string=url,
         before_send_handler="autocommit",

@@ -165,12 +165,9 @@ def list_plugins() -> None:
 
 def _register_core_groups() -> None:
     from meet_core.demo import demo
+    from meet_core.users.cli import users_group
 
     main.add_command(demo)
-    try:
-        from meet_core.users.cli import users_group
-    except ImportError:  # pragma: no cover - the users CLI lands with the identity area
-        return
     main.add_command(users_group, name="users")
 
 

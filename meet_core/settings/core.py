@@ -33,6 +33,9 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     db_port: int | None = None
     db_echo: bool = False
     db_pool_size: int = 10
+    # Off: a ping costs BEGIN/SELECT/ROLLBACK on every checkout; a dead connection fails one
+    # request (503) and SQLAlchemy then drops the stale pool.
+    db_pool_pre_ping: bool = False
     redis_url: str | None = None
     secret_key: str | None = None
     debug: bool = False
@@ -51,6 +54,8 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     languages: list[str] = msgspec.field(default_factory=lambda: list(LANGUAGES))
     time_zone: str = "UTC"
     room_creation_callback_cache_timeout: int = 600
+    # Seconds a worker reuses a room read by GET /rooms/{key}/ (0: read the database every time).
+    room_cache_ttl: float = 1.0
     creation_callback_throttle_rates: str = "600/minute"
 
     # --- LiveKit -------------------------------------------------------------------------

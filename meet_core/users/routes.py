@@ -1,0 +1,101 @@
+"""The users API (spec/api.md §2.2): list, who-am-I, self update.
+
+Order of checks as in the old system: authentication (401) and CSRF (403), method (405),
+object lookup (404), "self only" (403), then body validation (400/415).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, get, route
+from sqlalchemy import false, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meet_core.http import API_PREFIX
+from meet_core.http.body import read_json_object
+from meet_core.http.errors import detail, not_found, permission_denied
+from meet_core.rooms.pagination import envelope, resolve_page
+from meet_core.state import core_settings
+from meet_core.users.models import User
+from meet_core.users.schemas import user_json, validate_update
+
+_USERS = f"{API_PREFIX}/users"
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@get(_USERS, summary="List users", tags=["users"])
+async def list_users(
+    request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession
+) -> dict[str, Any]:
+    """Empty unless ``ALLOW_UNSECURE_USER_LISTING``; ``?q=`` filters on the email; newest first."""
+    query = select(User)
+    if not core_settings(request).allow_unsecure_user_listing:
+        query = query.where(false())
+    q = (request.query_params.get("q") or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL
+    if q:
+        query = query.where(User.email.ilike(_like_pattern(q), escape="\\"))
+    count = (await db_session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    page = resolve_page(request, count, custom=False)
+    rows = []
+    if count:
+        ordered = query.order_by(User.created_at.desc(), User.id).offset(page.offset).limit(page.size)
+        rows = list((await db_session.execute(ordered)).scalars())
+    return envelope(request, page, count, [user_json(user) for user in rows])
+
+
+@get(f"{_USERS}/me", summary="The logged-in user", tags=["users"])
+async def get_me(current_user: User) -> dict[str, Any]:
+    """The caller (401 with ``WWW-Authenticate: Session`` when anonymous)."""
+    return user_json(current_user)
+
+
+async def _get_user_or_404(db_session: AsyncSession, user_id: str) -> User:
+    try:
+        key = uuid.UUID(user_id)
+    except ValueError:
+        raise not_found() from None
+    user = await db_session.get(User, key)
+    if user is None:
+        raise not_found("No User matches the given query.")
+    return user
+
+
+@route(f"{_USERS}/{{user_id:str}}", http_method=["PUT", "PATCH"], summary="Update yourself", tags=["users"])
+async def update_user(
+    request: Request[Any, Any, Any], user_id: str, current_user: User, db_session: AsyncSession
+) -> dict[str, Any]:
+    """Change your own timezone, language and room defaults; other users are 403."""
+    user = await _get_user_or_404(db_session, user_id)
+    if user.id != current_user.id:
+        raise permission_denied()
+    body = await read_json_object(request)
+    changes = validate_update(body, partial=request.method == "PATCH", core=core_settings(request))
+    for name, value in changes.items():
+        setattr(user, name, value)
+    await db_session.flush()
+    return user_json(user)
+
+
+def _not_allowed(request: Request[Any, Any, Any], allowed: str) -> None:
+    raise detail(405, f'Method "{request.method}" not allowed.', {"Allow": allowed})
+
+
+@route(_USERS, http_method=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def users_not_allowed(request: Request[Any, Any, Any], current_user: User) -> None:
+    """Unrouted methods: anonymous callers get 401 before 405, as in the old system."""
+    _not_allowed(request, "GET, HEAD, OPTIONS")
+
+
+@route(f"{_USERS}/{{user_id:str}}", http_method=["GET", "POST", "DELETE"], include_in_schema=False)
+async def user_not_allowed(request: Request[Any, Any, Any], user_id: str, current_user: User) -> None:
+    """``GET``/``DELETE users/{id}/`` were never routed: 405 after authentication."""
+    _not_allowed(request, "PUT, PATCH, OPTIONS")
+
+
+ROUTES = [list_users, get_me, update_user, users_not_allowed, user_not_allowed]
