@@ -1,0 +1,303 @@
+"""Load benchmark of the lobby plugin (see bench/README.md, section "Lobby").
+
+Starts a private Valkey, a fake LiveKit, a SQLite database with M trusted rooms (one admin
+each) and ``meet serve`` with the lobby plugin, then:
+
+1. ``throughput``: C clients send request-entry back to back for T seconds (each keeps its
+   lobby cookie, so after the first call every request is a poll); prints requests/s and
+   latency percentiles.
+2. ``capacity``: N waiting participants each poll request-entry every second across the M
+   rooms while each room's admin polls waiting-participants every second; N grows step by
+   step and the largest N whose p99 stays under the target (100 ms) is reported.
+
+Run from the repository root::
+
+    /work/venv/bin/python bench/lobby.py --workers 2 --rooms 50 --duration 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp  # only to wait for the server to start
+
+ROOT = Path(__file__).resolve().parents[1]
+WARMUP = 2.0  # seconds of each capacity step not measured (connections being opened)
+sys.path[:0] = [str(ROOT), str(ROOT / "plugins" / "lobby")]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Setup:
+    """Valkey, fake LiveKit, database with rooms and admin sessions, and the server process."""
+
+    def __init__(self, workers: int, rooms: int, throttle: str) -> None:
+        self.workers, self.room_count, self.throttle = workers, rooms, throttle
+        self.tmp = Path(tempfile.mkdtemp(prefix="meet-bench-lobby-"))
+        self.rooms: list[str] = []
+        self.admins: list[tuple[str, str]] = []  # (session id, csrf) per room
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> str:
+        import valkey
+        from msgspec import json as msgspec_json
+
+        from meet_core.app import create_app
+        from meet_core.identity.sessions import SessionData, new_secret
+        from meet_core.testing import FakeLiveKit, ValkeyTestServer, factories
+        from meet_core.testing.harness import create_schema
+        from meet_lobby import LobbyPlugin
+
+        self.valkey = ValkeyTestServer()
+        self.valkey.start()
+        self.livekit = FakeLiveKit(api_secret="bench-secret-that-is-long-enough-for-hs256").start()
+        env = {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{self.tmp}/meet.sqlite3",
+            "REDIS_URL": self.valkey.url,
+            "LIVEKIT_API_URL": self.livekit.url,
+            "LIVEKIT_API_KEY": self.livekit.api_key,
+            "LIVEKIT_API_SECRET": self.livekit.api_secret,
+            "MEET_DATA_DIR": str(self.tmp),
+            "REQUEST_ENTRY_THROTTLE_RATES": self.throttle,
+        }
+        app = create_app(env=env, plugins=[LobbyPlugin])
+        await create_schema(app)
+        client = valkey.Valkey.from_url(self.valkey.url)
+        for index in range(self.room_count):
+            admin = await factories.create_user(app)
+            room = await factories.create_room(
+                app, f"bench-{index}", access_level="trusted", accesses=[(admin, "owner")]
+            )
+            self.rooms.append(str(room.id))
+            csrf = new_secret()
+            session_id = f"bench-admin-{index}"
+            data = SessionData(user_id=str(admin.id), csrf=csrf)
+            client.set(f"session:{session_id}", msgspec_json.encode(data), ex=86400)
+            self.admins.append((session_id, csrf))
+        client.close()
+        await app.state.db_config.get_engine().dispose()
+
+        site = self.tmp / "site"
+        info = site / "meet_plugin_lobby-0.1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: meet-plugin-lobby\nVersion: 0.1.0\n")
+        (info / "entry_points.txt").write_text("[meet.plugins]\nlobby = meet_lobby.plugin:LobbyPlugin\n")
+        port = _free_port()
+        process_env = {
+            **os.environ,
+            **env,
+            "MEET_PLUGINS": "lobby",
+            "MEET_LOG_LEVEL": "ERROR",
+            "MEET_ENV_FILE": str(self.tmp / "none.env"),
+            "PYTHONPATH": os.pathsep.join([str(site), str(ROOT), str(ROOT / "plugins" / "lobby")]),
+        }
+        command = [sys.executable, "-m", "meet_core.cli", "serve", "--port", str(port)]
+        command += ["--workers", str(self.workers)]
+        log = (self.tmp / "server.log").open("wb")
+        self.process = subprocess.Popen(  # noqa: ASYNC220 (start-up, once)
+            command, env=process_env, cwd=self.tmp, stdout=log, stderr=log
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        async with aiohttp.ClientSession() as session:
+            while True:
+                if self.process.poll() is not None:
+                    raise SystemExit((self.tmp / "server.log").read_text()[-3000:])
+                try:
+                    async with session.get(f"{url}/__lbheartbeat__") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("the server did not start")
+                await asyncio.sleep(0.2)
+        self.url, self.port = url, port
+        return url
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.livekit.stop()
+        self.valkey.stop()
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.errors: dict[str, int] = {}
+
+    def record(self, started: float, status: int | str) -> None:
+        self.latencies.append(time.perf_counter() - started)
+        if status != 200:
+            self.errors[str(status)] = self.errors.get(str(status), 0) + 1
+
+    def summary(self, seconds: float) -> str:
+        ms = [x * 1000 for x in self.latencies]
+        return (
+            f"{len(ms) / seconds:8.0f} req/s  p50 {percentile(ms, 0.5):6.1f} ms  "
+            f"p99 {percentile(ms, 0.99):6.1f} ms  max {max(ms, default=0):6.1f} ms  errors {self.errors or 0}"
+        )
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client (aiohttp would cost more CPU than the server)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def call(self, raw: bytes, stats: Stats) -> None:
+        started = time.perf_counter()
+        try:
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            assert self.reader is not None
+            self.writer.write(raw)
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await self.reader.readexactly(length)
+            stats.record(started, int(head[9:12]))
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            stats.record(started, type(exc).__name__)
+            await self.close()
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _request(method: str, path: str, cookies: str, body: bytes = b"", extra: str = "") -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookies}\r\n{extra}"
+    if body:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+def request_entry(setup: Setup, index: int) -> bytes:
+    """A participant's poll: its own lobby id (a UUID cookie, as the server would set it)."""
+    room = setup.rooms[index % len(setup.rooms)]
+    pid = uuid.UUID(int=index + 1)
+    body = json.dumps({"username": f"participant {index}"}).encode()
+    return _request("POST", f"/api/v1.0/rooms/{room}/request-entry/", f"lobbyParticipantId={pid}", body)
+
+
+def waiting_participants(setup: Setup, index: int) -> bytes:
+    session_id, csrf = setup.admins[index]
+    path = f"/api/v1.0/rooms/{setup.rooms[index]}/waiting-participants/"
+    return _request("GET", path, f"sessionid={session_id}; csrftoken={csrf}")
+
+
+async def throughput(setup: Setup, clients: int, seconds: float) -> Stats:
+    """``clients`` participants posting request-entry back to back (polls after the first)."""
+    stats = Stats()
+    stop = time.monotonic() + seconds
+
+    async def participant(index: int) -> None:
+        connection, raw = Connection(setup.port), request_entry(setup, index)
+        while time.monotonic() < stop:
+            await connection.call(raw, stats)
+        await connection.close()
+
+    await asyncio.gather(*(participant(i) for i in range(clients)))
+    return stats
+
+
+async def capacity_step(setup: Setup, participants: int, seconds: float) -> tuple[Stats, Stats]:
+    """``participants`` polling every second, plus one admin per room listing every second."""
+    polls, lists = Stats(), Stats()
+    stop = time.monotonic() + seconds
+    warmup = time.monotonic() + WARMUP
+
+    async def every_second(raw: bytes, stats: Stats) -> None:
+        connection = Connection(setup.port)
+        await asyncio.sleep(random.random())  # spread the polls over the second
+        while time.monotonic() < stop:
+            tick = time.monotonic()
+            await connection.call(raw, stats if tick > warmup else Stats())
+            await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+        await connection.close()
+
+    await asyncio.gather(
+        *(every_second(request_entry(setup, i), polls) for i in range(participants)),
+        *(every_second(waiting_participants(setup, i), lists) for i in range(len(setup.rooms))),
+    )
+    return polls, lists
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--rooms", type=int, default=50, help="rooms (one polling admin each)")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per measurement")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent clients of the throughput run")
+    parser.add_argument("--steps", default="250,500,1000,1500,2000,3000,4000,5000", help="N values to try")
+    parser.add_argument("--p99", type=float, default=100.0, help="target p99 in ms")
+    parser.add_argument("--only", choices=["throughput", "capacity"], default=None)
+    args = parser.parse_args()
+
+    setup = Setup(args.workers, args.rooms, throttle="100000000/minute")
+    print(f"starting: {args.workers} worker(s), {args.rooms} rooms, {os.cpu_count()} CPUs")
+    await setup.start()
+    try:
+        if args.only in (None, "throughput"):
+            await throughput(setup, args.clients, 2)  # warm-up
+            stats = await throughput(setup, args.clients, args.duration)
+            print(f"request-entry alone, {args.clients} clients: {stats.summary(args.duration)}")
+        if args.only in (None, "capacity"):
+            best = 0
+            for n in (int(x) for x in args.steps.split(",")):
+                polls, lists = await capacity_step(setup, n, args.duration)
+                measured = args.duration - WARMUP
+                p99 = percentile([x * 1000 for x in polls.latencies + lists.latencies], 0.99)
+                print(f"N={n:5d} polls: {polls.summary(measured)}")
+                print(f"        admins: {lists.summary(measured)}")
+                if p99 >= args.p99 or polls.errors or lists.errors:
+                    break
+                best = n
+            print(f"largest N with p99 < {args.p99:.0f} ms: {best}")
+    finally:
+        setup.stop()
+
+
+if __name__ == "__main__":
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(main())

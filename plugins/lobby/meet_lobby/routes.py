@@ -1,0 +1,239 @@
+"""The lobby's three endpoints (spec/api.md §2.4, spec/services.md §2).
+
+* ``POST rooms/{id}/request-entry/``: anyone; queue, poll, or get the LiveKit config.
+* ``POST rooms/{id}/enter/``: room administrators; admit or refuse a waiting participant.
+* ``GET rooms/{id}/waiting-participants/``: room administrators; who is waiting.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import Cookie
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meet_core.http import API_PREFIX
+from meet_core.http.body import read_json_object
+from meet_core.http.errors import ApiError, FieldErrors, permission_denied
+from meet_core.livekit.color import generate_color
+from meet_core.rooms.join import can_join_directly, livekit_config
+from meet_core.rooms.lookup import get_role, get_room_or_404, parse_uuid
+from meet_core.rooms.models import PRIVILEGED_ROLES, AccessLevel, Room
+from meet_core.state import settings as app_settings
+from meet_core.throttle import client_ip, throttle
+from meet_core.users.models import User
+from meet_lobby.room_cache import RoomInfo
+from meet_lobby.service import Entry, LobbyService
+from meet_lobby.settings import LobbySettings
+
+PLUGIN_NAME = "lobby"
+PRIVILEGES_REQUIRED = "You must have privileges on room to perform this action."
+USERNAME_MAX_LENGTH = 255
+_STATE_ATTRIBUTE = "meet_lobby"
+
+_TRUE = {"t", "y", "yes", "true", "on", "1"}
+_FALSE = {"f", "n", "no", "false", "off", "0"}
+
+
+def lobby_settings(request: Request[Any, Any, Any]) -> LobbySettings:
+    return app_settings(request).section(PLUGIN_NAME, LobbySettings)
+
+
+def lobby_service(holder: Any) -> LobbyService:
+    """The application's lobby service (created by the plugin's lifespan)."""
+    app = getattr(holder, "app", holder)
+    service: LobbyService = getattr(app.state, _STATE_ATTRIBUTE)
+    return service
+
+
+def set_lobby_service(app: Any, service: LobbyService | None) -> None:
+    setattr(app.state, _STATE_ATTRIBUTE, service)
+
+
+def cookie_participant_id(request: Request[Any, Any, Any], cookie_name: str) -> str | None:
+    """The participant id of the lobby cookie, canonical; None when absent or not a UUID."""
+    raw = request.cookies.get(cookie_name)
+    parsed = parse_uuid(raw) if raw and len(raw) <= 64 else None
+    return str(parsed) if parsed is not None else None
+
+
+def is_https(request: Request[Any, Any, Any]) -> bool:
+    """Served over HTTPS, directly or behind a proxy that says so."""
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return request.url.scheme == "https" or forwarded.split(",")[0].strip().lower() == "https"
+
+
+# ------------------------------------------------------------------------------ body fields
+
+
+def _username(body: dict[str, Any]) -> str:
+    """DRF ``CharField``: required, not null, a string or number, trimmed, not blank."""
+    if "username" not in body:
+        raise FieldErrors({"username": ["This field is required."]})
+    value = body["username"]
+    if value is None:
+        raise FieldErrors({"username": ["This field may not be null."]})
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise FieldErrors({"username": ["Not a valid string."]})
+    text = str(value).strip()
+    if not text:
+        raise FieldErrors({"username": ["This field may not be blank."]})
+    if len(text) > USERNAME_MAX_LENGTH:
+        raise FieldErrors(
+            {"username": [f"Ensure this field has no more than {USERNAME_MAX_LENGTH} characters."]}
+        )
+    return text
+
+
+def _decision(body: dict[str, Any]) -> tuple[str, bool]:
+    """``participant_id`` (UUID, canonicalised) and ``allow_entry`` (DRF boolean); all errors at once."""
+    errors: dict[str, list[str]] = {}
+    pid: str | None = None
+    allow: bool | None = None
+    if "participant_id" not in body:
+        errors["participant_id"] = ["This field is required."]
+    elif body["participant_id"] is None:
+        errors["participant_id"] = ["This field may not be null."]
+    else:
+        raw = body["participant_id"]
+        parsed = parse_uuid(raw) if isinstance(raw, str) else None
+        if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < 1 << 128:
+            parsed = uuid.UUID(int=raw)  # DRF's UUIDField takes integers too
+        if parsed is None:
+            errors["participant_id"] = ["Must be a valid UUID."]
+        else:
+            pid = str(parsed)
+    if "allow_entry" not in body:
+        errors["allow_entry"] = ["This field is required."]
+    elif body["allow_entry"] is None:
+        errors["allow_entry"] = ["This field may not be null."]
+    else:
+        raw = body["allow_entry"]
+        if isinstance(raw, bool):
+            allow = raw
+        elif isinstance(raw, int | str) and str(raw).lower() in _TRUE | _FALSE:
+            allow = str(raw).lower() in _TRUE
+        else:
+            errors["allow_entry"] = ["Must be a valid boolean."]
+    if errors or pid is None or allow is None:
+        raise FieldErrors(errors)
+    return pid, allow
+
+
+async def _privileged(db_session: AsyncSession, room_key: str, user: User) -> Room:
+    room = await get_room_or_404(db_session, room_key)
+    if await get_role(db_session, room, user) not in PRIVILEGED_ROLES:
+        raise permission_denied(PRIVILEGES_REQUIRED)
+    return room
+
+
+# ---------------------------------------------------------------------------------- handlers
+
+
+@post(f"{API_PREFIX}/rooms/{{room_key:str}}/request-entry", status_code=200, tags=["lobby"])
+async def request_entry(
+    request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, user: User | None
+) -> Response[dict[str, Any]]:
+    """Ask to enter a room, or poll (every second) until an administrator decides.
+
+    Answers ``{id, username, status, color, livekit}``; ``livekit`` is null until accepted.
+    """
+    config = lobby_settings(request)
+    service = lobby_service(request)
+    cookie_pid = cookie_participant_id(request, config.lobby_cookie_name)
+    if user is not None:
+        bucket = f"user:{user.id}"
+    elif cookie_pid is not None:
+        bucket = f"pid:{cookie_pid}"
+    else:  # cookieless calls are unthrottled in the old system; by address here
+        bucket = f"ip:{client_ip(request)}"
+    await throttle(request, "request_entry", bucket, config.request_entry_throttle_rates)
+
+    username = _username(await read_json_object(request))
+    role: str | None = None
+    if user is None:  # anonymous pollers: the worker's short-lived room cache
+        room = await service.rooms.get(db_session, room_key)
+    else:
+        room_row = await get_room_or_404(db_session, room_key)
+        room, role = RoomInfo.of(room_row), await get_role(db_session, room_row, user)
+    pid = cookie_pid or str(uuid.uuid4())
+    room_name = room.id
+    background: BackgroundTask | None = None
+
+    if can_join_directly(room.access_level, user, role):  # recomputed on every call, never stored
+        stored = await service.get(room_name, pid) if cookie_pid else None
+        entry = Entry(
+            id=pid,
+            username=stored.username if stored else username,
+            status="accepted",
+            color=stored.color if stored else generate_color(pid),
+        )
+    else:
+        created, entry = await service.poll(room_name, pid, username, generate_color(pid))
+        if created:
+            background = BackgroundTask(service.notify_waiting, room_name)
+
+    livekit = None
+    if entry.status == "accepted":
+        livekit = livekit_config(
+            request,
+            room_name=room_name,
+            user=user,
+            role=role,
+            username=username,
+            configuration=room.configuration,
+            participant_id=pid,
+            color=entry.color,
+        )
+    cookie = Cookie(
+        key=config.lobby_cookie_name,
+        value=pid,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+    )
+    content = {
+        "id": entry.id,
+        "username": entry.username,
+        "status": entry.status,
+        "color": entry.color,
+        "livekit": livekit,
+    }
+    return Response(content, status_code=200, cookies=[cookie], background=background)
+
+
+@post(f"{API_PREFIX}/rooms/{{room_key:str}}/enter", status_code=200, tags=["lobby"])
+async def enter(
+    request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, current_user: User
+) -> dict[str, str]:
+    """Admit (``allow_entry: true``) or refuse a participant of the lobby."""
+    pid, allow = _decision(await read_json_object(request))
+    room = await _privileged(db_session, room_key, current_user)
+    if room.access_level == AccessLevel.PUBLIC.value:
+        raise ApiError(404, {"message": "Room has no lobby system."})
+    if not await lobby_service(request).decide(str(room.id), pid, allow):
+        raise ApiError(404, {"message": "Participant not found."})
+    return {"message": "Participant was updated."}
+
+
+@get(f"{API_PREFIX}/rooms/{{room_key:str}}/waiting-participants", tags=["lobby"])
+async def waiting_participants(
+    request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, current_user: User
+) -> dict[str, list[dict[str, str]]]:
+    """The participants waiting in the lobby, in arrival order (public rooms have no lobby)."""
+    room = await _privileged(db_session, room_key, current_user)
+    if room.access_level == AccessLevel.PUBLIC.value:
+        return {"participants": []}
+    entries = await lobby_service(request).waiting(str(room.id))
+    return {
+        "participants": [
+            {"status": e.status, "username": e.username, "id": e.id, "color": e.color} for e in entries
+        ]
+    }
+
+
+ROUTES = [request_entry, enter, waiting_participants]
