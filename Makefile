@@ -30,6 +30,10 @@ test-postgres: install
 	MEET_TEST_DATABASE_URL=$$url $(VENV)/bin/python -m pytest -n $(JOBS) $(PYTEST_ARGS); \
 	status=$$?; scripts/postgres.sh stop; exit $$status
 
+## Load benchmark of the join path (bench/README.md); e.g. BENCH_ARGS="--database postgres".
+bench: install
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check meet_core plugins tests bench
 	$(VENV)/bin/mypy meet_core $(foreach p,$(PLUGINS),$(dir $(p))meet_*)

@@ -104,6 +104,8 @@ def meet_env(
         "LIVEKIT_API_KEY": livekit.api_key,
         "LIVEKIT_API_SECRET": livekit.api_secret,
         "MEET_DATA_DIR": str(tmp_path),
+        # Tests change rows behind the API's back: never serve a room from a worker's cache.
+        "ROOM_CACHE_TTL": "0",
     }
 
 

@@ -1,0 +1,125 @@
+"""``/api/v1.0/rooms/``: list, create, retrieve, update, delete (spec/api.md §2.3).
+
+Thin controllers: checks in the old order (authentication, lookup 404, permission 403, body
+400), rules in :mod:`meet_core.rooms.service`, payloads in :mod:`meet_core.rooms.serializers`.
+The anonymous retrieve of a public room, the join path, costs one query (outside any
+transaction) and no network call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, delete, get, patch, post, put
+from litestar.params import FromPath
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meet_core.http import API_PREFIX
+from meet_core.http.body import read_json_object
+from meet_core.http.errors import not_found
+from meet_core.identity.sessions import session_user
+from meet_core.rooms import pagination, service
+from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_role, get_room_or_404
+from meet_core.rooms.schemas import validate_room_input
+from meet_core.rooms.serializers import room_payload, unregistered_room_payload
+from meet_core.rooms.slugs import slugify
+from meet_core.state import core_settings
+from meet_core.users.models import User
+
+ROOMS = f"{API_PREFIX}/rooms"
+ROOM = f"{ROOMS}/{{room_key:str}}"
+TAGS = ["rooms"]
+
+
+@get(ROOMS, summary="List the caller's rooms", tags=TAGS)
+async def list_rooms(
+    request: Request[Any, Any, Any], db_session: AsyncSession, user: User | None
+) -> dict[str, Any]:
+    """Rooms where the caller has any access, by name, each with the caller's extras; anonymous: empty."""
+    if user is None:
+        page = pagination.resolve_page(request, 0, custom=True)
+        return pagination.envelope(request, page, 0, [])
+    count = await service.count_rooms(db_session, user)
+    page = pagination.resolve_page(request, count, custom=True)
+    rows, accesses = await service.rooms_page(db_session, user, page.offset, page.size)
+    results = [
+        await room_payload(request, room, user, role, accesses.get(room.id, ())) for room, role in rows
+    ]
+    return pagination.envelope(request, page, count, results)
+
+
+@post(ROOMS, summary="Create a room", tags=TAGS, status_code=201)
+async def create_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User
+) -> dict[str, Any]:
+    """A new room owned by the caller (201, owner view); ``callback_id`` hands its slug to a poller."""
+    body = await read_json_object(request)
+    data = validate_room_input(body, partial=False)
+    room = await service.create_room(request, db_session, current_user, data, body.get("callback_id"))
+    role, accesses = await service.role_and_accesses(db_session, room, current_user)
+    return await room_payload(request, room, current_user, role, accesses)
+
+
+@get(ROOM, summary="Retrieve a room (and a LiveKit token when the caller may join)", tags=TAGS)
+async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]) -> dict[str, Any]:
+    """The room for this caller; an unknown key is an unregistered room when they are allowed.
+
+    The join path: without a session cookie no database session is even created (the
+    ``user``/``db_session`` dependencies would create one, and commit and close it after the
+    response), so an anonymous caller costs one autocommit query and nothing else.
+    """
+    core = core_settings(request)
+    db_session: AsyncSession | None = None
+    user: User | None = None
+    if request.cookies.get(core.session_cookie_name):
+        db_session = request.app.state.db_config.provide_session(request.app.state, request.scope)
+        user = await session_user(request, db_session)
+    room = await service.read_room(request, db_session, room_key)
+    if room is None:
+        slug = slugify(room_key)
+        if not core.allow_unregistered_rooms or not slug:
+            raise not_found(ROOM_NOT_FOUND)
+        return unregistered_room_payload(request, slug, user)
+    if db_session is None or user is None:
+        return await room_payload(request, room, None, None)
+    role, accesses = await service.role_and_accesses(db_session, room, user)
+    return await room_payload(request, room, user, role, accesses)
+
+
+async def _update(
+    request: Request[Any, Any, Any], db_session: AsyncSession, user: User, room_key: str, *, partial: bool
+) -> dict[str, Any]:
+    room = await get_room_or_404(db_session, room_key)
+    service.require_privileged(await get_role(db_session, room, user))
+    data = validate_room_input(await read_json_object(request), partial=partial)
+    await service.update_room(request, db_session, room, data)
+    role, accesses = await service.role_and_accesses(db_session, room, user)
+    return await room_payload(request, room, user, role, accesses)
+
+
+@put(ROOM, summary="Replace a room's settings", tags=TAGS)
+async def update_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]
+) -> dict[str, Any]:
+    """Administrators and owners; ``name`` required; a new name is a new slug."""
+    return await _update(request, db_session, current_user, room_key, partial=False)
+
+
+@patch(ROOM, summary="Change some of a room's settings", tags=TAGS)
+async def partial_update_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]
+) -> dict[str, Any]:
+    """Administrators and owners; only the keys sent change."""
+    return await _update(request, db_session, current_user, room_key, partial=True)
+
+
+@delete(ROOM, summary="Delete a room", tags=TAGS, status_code=204)
+async def delete_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]
+) -> None:
+    """Owners only (administrators get 403); accesses and recordings go with the room."""
+    room = await get_room_or_404(db_session, room_key)
+    await service.delete_room(request, db_session, room, await get_role(db_session, room, current_user))
+
+
+ROUTES = [list_rooms, create_room, retrieve_room, update_room, partial_update_room, delete_room]

@@ -1,0 +1,113 @@
+"""JSON representations of rooms, accesses and users, shaped by who is asking (spec/api.md §2.3).
+
+A room always carries ``id, name, slug, configuration, access_level`` and ``is_administrable``;
+``pin_code`` only for callers who may join; ``accesses`` (with full users) only for its
+administrators and owners; ``livekit`` for callers who may join directly (or whom a plugin's
+join decision lets in). Nothing here queries the database: callers load the role and the
+accesses first (one query each, or one for a whole page of rooms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from litestar import Request
+
+from meet_core.rooms.join import can_join_directly, livekit_config
+from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Room
+from meet_core.state import hooks
+from meet_core.users.models import User
+
+
+def user_payload(user: User) -> dict[str, Any]:
+    """The full user object (spec/api.md §2.2), as nested in room accesses."""
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "full_name": user.full_name,
+        "short_name": user.short_name,
+        "timezone": user.timezone,
+        "language": user.language,
+        "default_room_access_level": user.default_room_access_level,
+        "default_room_configuration": user.default_room_configuration or {},
+    }
+
+
+def access_payload(access: ResourceAccess) -> dict[str, Any]:
+    """An access as the resource-accesses endpoints show it: the user by id."""
+    return {
+        "id": str(access.id),
+        "user": str(access.user_id),
+        "resource": str(access.resource_id),
+        "role": access.role,
+    }
+
+
+def nested_access_payload(access: ResourceAccess, user: User) -> dict[str, Any]:
+    """An access inside a room's ``accesses``: the user in full."""
+    return {
+        "id": str(access.id),
+        "user": user_payload(user),
+        "resource": str(access.resource_id),
+        "role": access.role,
+    }
+
+
+async def room_payload(
+    request: Request[Any, Any, Any],
+    room: Room,
+    user: User | None,
+    role: str | None,
+    accesses: Sequence[tuple[ResourceAccess, User]] = (),
+) -> dict[str, Any]:
+    """The room for this caller; ``accesses`` must be given when ``role`` is privileged."""
+    privileged = role in PRIVILEGED_ROLES
+    configuration = room.configuration or {}
+    payload: dict[str, Any] = {
+        "id": str(room.id),
+        "name": room.name,
+        "slug": room.slug,
+        "configuration": configuration,
+        "access_level": room.access_level,
+        "pin_code": room.pin_code,
+    }
+    meet_hooks = hooks(request)
+    extra = await meet_hooks.room_extra_fields(request, room, user, role)
+    if extra:
+        payload.update(extra)
+    if privileged:
+        payload["accesses"] = [nested_access_payload(access, member) for access, member in accesses]
+
+    username = request.query_params.get("username")
+    if can_join_directly(room.access_level, user, role):
+        payload["livekit"] = livekit_config(
+            request, room_name=str(room.id), user=user, role=role, username=username,
+            configuration=configuration,
+        )  # fmt: skip
+    else:
+        decision = await meet_hooks.room_join_decision(request, room, user, role)
+        if decision is not None:
+            payload["livekit"] = livekit_config(
+                request, room_name=str(room.id), user=user, role=role, username=username,
+                configuration=configuration, participant_id=decision.participant_id, color=decision.color,
+            )  # fmt: skip
+        else:
+            payload.pop("pin_code", None)
+    payload["is_administrable"] = privileged
+    return payload
+
+
+def unregistered_room_payload(
+    request: Request[Any, Any, Any], slug: str, user: User | None
+) -> dict[str, Any]:
+    """An unknown room when ``ALLOW_UNREGISTERED_ROOMS``: LiveKit room named by the slug, no role."""
+    return {
+        "id": None,
+        "slug": slug,
+        "is_administrable": False,
+        "access_level": "public",
+        "livekit": livekit_config(
+            request, room_name=slug, user=user, role=None, username=request.query_params.get("username")
+        ),
+    }

@@ -1,0 +1,303 @@
+"""The rules of rooms (spec/api.md §2.3, §3.3): slugs, defaults, who may change what.
+
+Controllers stay thin: they read the body, call these functions and serialize. Errors are
+raised (never returned) so that the request's transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from litestar import Request
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meet_core.http.errors import FieldErrors, permission_denied
+from meet_core.rooms import creation_callback, metadata
+from meet_core.rooms.lookup import get_role, parse_uuid
+from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
+from meet_core.rooms.schemas import SLUG_MAX_LENGTH, RoomInput
+from meet_core.rooms.slugs import slugify
+from meet_core.state import core_settings, hooks
+from meet_core.users.models import User
+
+SLUG_TAKEN = "Room with this Slug already exists."
+
+AccessRows = list[tuple[ResourceAccess, User]]
+
+_ROOM_COLUMNS = [
+    Room.__table__.c[name]
+    for name in (
+        "id",
+        "name",
+        "slug",
+        "access_level",
+        "configuration",
+        "pin_code",
+        "created_at",
+        "updated_at",
+    )
+]
+
+
+class RoomCache:
+    """Rooms recently read by ``GET /rooms/{key}/`` in this worker, for ``ROOM_CACHE_TTL`` seconds.
+
+    Hot rooms (everybody joining at the start of a meeting) then cost no query at all.
+    Only found rooms are kept (an unknown key may be created any moment, and serving it as
+    unregistered would split the meeting); this worker forgets a room as soon as it updates
+    or deletes it, other workers within the TTL (twice the TTL while a refresh is in flight).
+    One per application, on ``app.state``.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._rows: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        entry = self._rows.get(key)
+        if entry is None:
+            return None
+        expires, row = entry
+        now = time.monotonic()
+        if expires < now:
+            # This caller reads the database again; meanwhile the others keep the row, so
+            # an expiry under load is one query, not one per waiting request.
+            self._rows[key] = (now + self.ttl, row)
+            return None
+        return row
+
+    def discard(self, key: str) -> None:
+        self._rows.pop(key, None)
+
+    def put(self, key: str, row: dict[str, Any]) -> None:
+        if len(self._rows) >= self.MAX_ENTRIES:
+            self._rows.clear()
+        self._rows[key] = (time.monotonic() + self.ttl, row)
+
+    def forget(self, room_id: uuid.UUID) -> None:
+        for key in [key for key, (_, row) in self._rows.items() if row["id"] == room_id]:
+            self._rows.pop(key, None)
+
+
+def room_cache(request: Request[Any, Any, Any]) -> RoomCache | None:
+    """The application's room cache, None when ``ROOM_CACHE_TTL`` is 0."""
+    state = request.app.state
+    cache: RoomCache | None = state.get("room_cache")
+    if cache is None:
+        ttl = core_settings(request).room_cache_ttl
+        if ttl <= 0:
+            return None
+        cache = state.room_cache = RoomCache(ttl)
+    return cache
+
+
+async def read_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, key: str
+) -> Room | None:
+    """The room of a URL key, read for display only (the join path, spec/api.md §2.3).
+
+    From the worker's :class:`RoomCache` when fresh. Otherwise, when the request's session
+    holds no connection yet (anonymous callers), one statement on an autocommit connection:
+    on PostgreSQL one round trip instead of BEGIN, SELECT, COMMIT; else through the session,
+    so that a request never holds two pooled connections at once (which could exhaust the
+    pool under load). The room is a transient instance either way: never change it, use
+    ``get_room_or_404`` for that.
+    """
+    room_id = parse_uuid(key)
+    cache_key = str(room_id) if room_id is not None else slugify(key)
+    cache = room_cache(request)
+    row = cache.get(cache_key) if cache is not None else None
+    if row is None:
+        query = select(*_ROOM_COLUMNS)
+        query = (
+            query.where(Room.id == room_id) if room_id is not None else query.where(Room.slug == cache_key)
+        )
+        if db_session is not None and db_session.in_transaction():
+            found = (await db_session.execute(query)).mappings().first()
+        else:
+            engine = request.app.state.db_config.get_engine()
+            async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                found = (await connection.execute(query)).mappings().first()
+        if found is None:
+            if cache is not None:
+                cache.discard(cache_key)
+            return None
+        row = dict(found)
+        if cache is not None:
+            cache.put(cache_key, row)
+    # A copy: the cached configuration must not be changed through a request's room.
+    return Room(**{**row, "configuration": dict(row["configuration"] or {})})
+
+
+def forget_room(request: Request[Any, Any, Any], room: Room) -> None:
+    """Drop a changed or deleted room from this worker's cache."""
+    cache = room_cache(request)
+    if cache is not None:
+        cache.forget(room.id)
+
+
+async def accesses_by_room(
+    db_session: AsyncSession, room_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, AccessRows]:
+    """Every access (with its user) of these rooms, newest first, in one query."""
+    if not room_ids:
+        return {}
+    rows = await db_session.execute(
+        select(ResourceAccess, User)
+        .join(User, User.id == ResourceAccess.user_id)
+        .where(ResourceAccess.resource_id.in_(room_ids))
+        .order_by(ResourceAccess.created_at.desc(), ResourceAccess.id)
+    )
+    found: dict[uuid.UUID, AccessRows] = defaultdict(list)
+    for access, user in rows.tuples():
+        found[access.resource_id].append((access, user))
+    return found
+
+
+async def role_and_accesses(
+    db_session: AsyncSession, room: Room, user: User | None
+) -> tuple[str | None, AccessRows]:
+    """The caller's role and, when privileged, the room's accesses (two queries at most)."""
+    role = await get_role(db_session, room, user)
+    if role not in PRIVILEGED_ROLES:
+        return role, []
+    return role, (await accesses_by_room(db_session, [room.id])).get(room.id, [])
+
+
+async def count_rooms(db_session: AsyncSession, user: User) -> int:
+    """How many rooms ``user`` has an access to (one access per user and room: no duplicates)."""
+    count = await db_session.scalar(
+        select(func.count(ResourceAccess.id)).where(ResourceAccess.user_id == user.id)
+    )
+    return count or 0
+
+
+async def rooms_page(
+    db_session: AsyncSession, user: User, offset: int, limit: int
+) -> tuple[list[tuple[Room, str]], dict[uuid.UUID, AccessRows]]:
+    """A page of ``user``'s rooms by name, with the caller's role, and the privileged rooms' accesses.
+
+    Two queries whatever the page size: the rooms joined with the caller's access, then the
+    accesses (with users) of the rooms the caller administers.
+    """
+    rows = await db_session.execute(
+        select(Room, ResourceAccess.role)
+        .join(ResourceAccess, ResourceAccess.resource_id == Room.id)
+        .where(ResourceAccess.user_id == user.id)
+        .order_by(Room.name, Room.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    page = [(room, role) for room, role in rows.tuples()]
+    privileged = [room.id for room, role in page if role in PRIVILEGED_ROLES]
+    return page, await accesses_by_room(db_session, privileged)
+
+
+async def checked_slug(db_session: AsyncSession, name: str, exclude: uuid.UUID | None = None) -> str:
+    """The slug of ``name``, or the model's 400: too long (on ``slug``), UUID-like, or taken."""
+    slug = slugify(name)
+    if len(slug) > SLUG_MAX_LENGTH:
+        raise FieldErrors({"slug": [f"Ensure this field has no more than {SLUG_MAX_LENGTH} characters."]})
+    if parse_uuid(slug) is not None:
+        raise FieldErrors({"name": [f'Room name "{name}" is reserved.']})
+    query = select(Room.id).where(Room.slug == slug)
+    if exclude is not None:
+        query = query.where(Room.id != exclude)
+    if await db_session.scalar(query.limit(1)) is not None:
+        raise FieldErrors({"slug": [SLUG_TAKEN]})
+    return slug
+
+
+async def _flush(db_session: AsyncSession) -> None:
+    """Flush; a unique-slug race lost to another request is the same 400 as a taken slug."""
+    try:
+        await db_session.flush()
+    except IntegrityError as exc:
+        raise FieldErrors({"slug": [SLUG_TAKEN]}) from exc
+
+
+async def create_room(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    user: User,
+    data: RoomInput,
+    callback_id: Any = None,
+) -> Room:
+    """A new room owned by ``user``; the user's defaults fill what the body left out."""
+    assert isinstance(data.name, str)
+    slug = await checked_slug(db_session, data.name)
+    access_level = data.access_level
+    if access_level is msgspec.UNSET:
+        access_level = user.default_room_access_level or core_settings(request).resource_default_access_level
+    configuration = data.configuration
+    if (configuration is msgspec.UNSET or configuration == {}) and user.default_room_configuration:
+        configuration = dict(user.default_room_configuration)
+    room = Room(
+        name=data.name,
+        slug=slug,
+        access_level=access_level,
+        configuration={} if configuration is msgspec.UNSET else configuration,
+    )
+    db_session.add(room)
+    await _flush(db_session)
+    db_session.add(ResourceAccess(resource_id=room.id, user_id=user.id, role=Role.OWNER.value))
+    await db_session.flush()
+    if callback_id:
+        await creation_callback.remember(request, str(callback_id), slug)
+    await hooks(request).room_created(request, room, user)
+    return room
+
+
+def require_privileged(role: str | None) -> None:
+    """Updates are for administrators and owners (403 with DRF's default message otherwise)."""
+    if role not in PRIVILEGED_ROLES:
+        raise permission_denied()
+
+
+async def update_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession, room: Room, data: RoomInput
+) -> None:
+    """Apply a validated body; mirror a changed access level or configuration to LiveKit."""
+    changed: set[str] = set()
+    if isinstance(data.name, str):
+        slug = await checked_slug(db_session, data.name, exclude=room.id)
+        if data.name != room.name:
+            changed.add("name")
+        if slug != room.slug:
+            changed.add("slug")
+        room.name, room.slug = data.name, slug
+    if isinstance(data.access_level, str) and data.access_level != room.access_level:
+        room.access_level = data.access_level
+        changed.add("access_level")
+    if isinstance(data.configuration, dict) and data.configuration != (room.configuration or {}):
+        room.configuration = data.configuration
+        changed.add("configuration")
+    await _flush(db_session)
+    if changed:
+        forget_room(request, room)
+    if changed & {"access_level", "configuration"}:
+        await metadata.mirror_room_settings(request, room)
+    if changed:
+        await hooks(request).room_updated(request, room, frozenset(changed))
+
+
+async def delete_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession, room: Room, role: str | None
+) -> None:
+    """Only owners delete a room; its accesses go with it (database cascade)."""
+    if role != Role.OWNER.value:
+        raise permission_denied()
+    await db_session.delete(room)
+    await db_session.flush()
+    forget_room(request, room)
+    await hooks(request).room_deleted(request, room)
