@@ -18,13 +18,13 @@ from meet_core.db import Base
 from meet_core.users.models import User
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     MEMBER = "member"
     ADMINISTRATOR = "administrator"
     OWNER = "owner"
 
 
-class AccessLevel(str, enum.Enum):
+class AccessLevel(enum.StrEnum):
     PUBLIC = "public"
     TRUSTED = "trusted"
     RESTRICTED = "restricted"

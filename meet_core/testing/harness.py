@@ -59,8 +59,9 @@ class MeetTestApp:
     AsyncClient on the app), ``await meet.login(user)``, ``await meet.create_user()``...
     """
 
-    def __init__(self, env: Mapping[str, str], plugins: Iterable[Any] = ()) -> None:
-        self.app = create_app(env=env, plugins=list(plugins))
+    def __init__(self, env: Mapping[str, str], plugins: Iterable[Any] | None = ()) -> None:
+        # plugins=None: the installed entry points, filtered by the settings, as in production.
+        self.app = create_app(env=env, plugins=None if plugins is None else list(plugins))
         self.client = self.new_client()
         self._stack = AsyncExitStack()
 

@@ -51,20 +51,14 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str | None]:
-    """A PostgreSQL database of this worker (created fresh), or None when not configured."""
-    base = os.environ.get("MEET_TEST_DATABASE_URL")
-    if not base:
-        yield None
-        return
-    from sqlalchemy.engine import make_url
-
-    url = make_url(base)
-    name = f"{url.database or 'meet'}_test_{_worker()}"
+def recreate_postgres_database(base_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server of ``base_url``; return its asyncpg URL."""
     import asyncio
 
     import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url)
 
     async def recreate() -> None:
         connection = await asyncpg.connect(
@@ -81,6 +75,21 @@ def postgres_url() -> Iterator[str | None]:
             await connection.close()
 
     asyncio.run(recreate())
+    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A PostgreSQL database of this worker (created fresh), or None when not configured."""
+    base = os.environ.get("MEET_TEST_DATABASE_URL")
+    if not base:
+        yield None
+        return
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    name = f"{url.database or 'meet'}_test_{_worker()}"
+    recreate_postgres_database(base, name)
     yield url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
 
 

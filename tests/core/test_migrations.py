@@ -44,8 +44,17 @@ def _table_of(diff) -> str | None:  # type: ignore[no-untyped-def]
     return None
 
 
-def test_migrations_match_the_models(database_url: str) -> None:
+def test_migrations_match_the_models(database_url: str, postgres_url: str | None) -> None:
     """Upgrade an empty database, then compare: no core table, column or index differs."""
+    import os
+
+    from meet_core.testing.pytest_plugin import recreate_postgres_database
+
+    if postgres_url:  # the worker's database has tables made by create_all: use an empty one
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        database_url = recreate_postgres_database(
+            os.environ["MEET_TEST_DATABASE_URL"], f"meet_migrations_{worker}"
+        )
     import_models(CORE_MODEL_MODULES)
     upgrade(Settings.from_env({"DATABASE_URL": database_url, "MEET_PLUGINS": ""}))
     diffs = [d for d in _diff(database_url) if _table_of(d) in CORE_TABLES]

@@ -34,6 +34,7 @@ LIVEKIT_ERRORS: tuple[type[BaseException], ...] = (ServerError, aiohttp.ClientEr
 #: Job statuses of an agent that is (about to be) in the room.
 _LIVE_JOB = frozenset({JobStatus.JS_PENDING, JobStatus.JS_RUNNING})
 
+
 def _agent_name(request: Request[Any, Any, Any]) -> str:
     return settings(request).section(PLUGIN_NAME, SubtitlesSettings).room_subtitle_agent_name
 

@@ -6,14 +6,12 @@ import datetime
 import importlib.metadata
 
 import pytest
-from litestar.testing import AsyncTestClient
 from livekit.api import JobStatus
 
 from meet_core.app import create_app
 from meet_core.livekit.tokens import mint_token
 from meet_core.settings import SettingsError
-from meet_core.testing import factories
-from meet_core.testing.harness import BASE_URL, create_schema
+from meet_core.testing.harness import MeetTestApp
 from meet_subtitles import SubtitlesPlugin
 
 AGENT = "multi-user-transcriber"
@@ -394,12 +392,11 @@ def subtitles_distribution(tmp_path, monkeypatch):
     ],
 )
 async def test_entry_point_discovery(meet_env, livekit, env, enabled):
-    app = create_app(env={**meet_env, **env})  # plugins=None: installed entry points
-    async with AsyncTestClient(app, base_url=BASE_URL) as client:
-        await create_schema(app)
-        room = await factories.create_room(app)
-        config = (await client.get("/api/v1.0/config/")).json()
-        response = await client.post(
+    # plugins=None: the installed entry points, as in production
+    async with MeetTestApp({**meet_env, **env}, plugins=None) as meet:
+        room = await meet.create_room()
+        config = (await meet.client.get("/api/v1.0/config/")).json()
+        response = await meet.client.post(
             f"/api/v1.0/rooms/{room.id}/start-subtitle/", headers=bearer(token(livekit, str(room.id)))
         )
     assert config["subtitle"] == {"enabled": enabled}
