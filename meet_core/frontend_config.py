@@ -52,7 +52,9 @@ def core_frontend_config(settings: Settings) -> dict[str, Any]:
         "analytics": core.frontend_analytics,
         "support": core.frontend_support,
         "silence_livekit_debug_logs": core.frontend_silence_livekit_debug,
-        "is_silent_login_enabled": core.frontend_is_silent_login_enabled,
+        # Silent login needs a provider: without one, the frontend would loop on /authenticate/.
+        "is_silent_login_enabled": core.frontend_is_silent_login_enabled
+        and bool(core.oidc_op_authorization_endpoint),
         "idle_disconnect_warning_delay": core.frontend_idle_disconnect_warning_delay,
         "feedback": core.frontend_feedback,
         "documentation_url": core.frontend_documentation_url,

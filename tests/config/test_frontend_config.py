@@ -43,7 +43,7 @@ async def test_defaults_exactly(meet_app, livekit):
         "analytics": {},
         "support": {},
         "silence_livekit_debug_logs": False,
-        "is_silent_login_enabled": True,
+        "is_silent_login_enabled": False,  # no OIDC provider configured
         "idle_disconnect_warning_delay": None,
         "feedback": {},
         "documentation_url": None,
@@ -197,3 +197,12 @@ async def test_fragment_does_not_leak_into_the_cached_core_part(meet_app):
     assert first == second
     other = await meet_app()
     assert (await other.client.get(URL)).json()["subtitle"] == {"enabled": False}
+
+
+async def test_silent_login_is_offered_only_with_a_provider(meet_app) -> None:
+    """The frontend falls back to /authenticate/?silent=true on 401: only useful with a provider."""
+    provider = {"OIDC_OP_AUTHORIZATION_ENDPOINT": "https://id.example.com/authorize"}
+    meet = await meet_app(env=provider)
+    assert (await meet.client.get("/api/v1.0/config/")).json()["is_silent_login_enabled"] is True
+    meet = await meet_app(env={**provider, "FRONTEND_IS_SILENT_LOGIN_ENABLED": "false"})
+    assert (await meet.client.get("/api/v1.0/config/")).json()["is_silent_login_enabled"] is False
