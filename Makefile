@@ -36,7 +36,7 @@ bench: install
 
 lint: install
 	$(VENV)/bin/ruff check meet_core plugins tests bench
-	$(VENV)/bin/mypy meet_core $(foreach p,$(PLUGINS),$(dir $(p))meet_*)
+	$(VENV)/bin/mypy meet_core $(dir $(wildcard plugins/*/meet_*/__init__.py))
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
