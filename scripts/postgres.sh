@@ -3,7 +3,8 @@
 # Uses Debian's postgresql package (installed by .ci/run when missing).
 set -euo pipefail
 DIR=${MEET_PG_DIR:-/tmp/meet-postgres}
-PORT=${MEET_PG_PORT:-55432}
+# A free loopback port unless one is given (another cluster may hold the usual one).
+PORT=${MEET_PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 [ -n "$BIN" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
