@@ -18,20 +18,7 @@ from meet_core.rooms.join import can_join_directly, livekit_config
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Room
 from meet_core.state import hooks
 from meet_core.users.models import User
-
-
-def user_payload(user: User) -> dict[str, Any]:
-    """The full user object (spec/api.md §2.2), as nested in room accesses."""
-    return {
-        "id": str(user.id),
-        "email": user.email,
-        "full_name": user.full_name,
-        "short_name": user.short_name,
-        "timezone": user.timezone,
-        "language": user.language,
-        "default_room_access_level": user.default_room_access_level,
-        "default_room_configuration": user.default_room_configuration or {},
-    }
+from meet_core.users.schemas import user_json
 
 
 def access_payload(access: ResourceAccess) -> dict[str, Any]:
@@ -48,7 +35,7 @@ def nested_access_payload(access: ResourceAccess, user: User) -> dict[str, Any]:
     """An access inside a room's ``accesses``: the user in full."""
     return {
         "id": str(access.id),
-        "user": user_payload(user),
+        "user": user_json(user),
         "resource": str(access.resource_id),
         "role": access.role,
     }
