@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
@@ -17,19 +18,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
-from meet_core.http.errors import ApiError, FieldErrors, permission_denied
+from meet_core.http.errors import ApiError, FieldErrors, not_found, permission_denied
 from meet_core.livekit.color import generate_color
 from meet_core.rooms.join import can_join_directly, livekit_config
-from meet_core.rooms.lookup import get_role, get_room_or_404, parse_uuid
+from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_role, get_room_or_404, parse_uuid
 from meet_core.rooms.models import PRIVILEGED_ROLES, AccessLevel, Room
+from meet_core.rooms.service import read_room
 from meet_core.state import settings as app_settings
 from meet_core.throttle import client_ip, throttle
 from meet_core.users.models import User
-from meet_lobby.room_cache import RoomInfo
 from meet_lobby.service import Entry, LobbyService
 from meet_lobby.settings import LobbySettings
 
 PLUGIN_NAME = "lobby"
+
+
+class RoomInfo(msgspec.Struct, frozen=True):
+    """What the lobby needs of a room."""
+
+    id: str
+    access_level: str
+    configuration: dict[str, Any]
+
+    @classmethod
+    def of(cls, room: Room) -> RoomInfo:
+        return cls(
+            id=str(room.id), access_level=room.access_level, configuration=dict(room.configuration or {})
+        )
+
+
 PRIVILEGES_REQUIRED = "You must have privileges on room to perform this action."
 USERNAME_MAX_LENGTH = 255
 _STATE_ATTRIBUTE = "meet_lobby"
@@ -154,8 +171,11 @@ async def request_entry(
 
     username = _username(await read_json_object(request))
     role: str | None = None
-    if user is None:  # anonymous pollers: the worker's short-lived room cache
-        room = await service.rooms.get(db_session, room_key)
+    if user is None:  # anonymous pollers: the core's per-worker room cache (ROOM_CACHE_TTL)
+        cached = await read_room(request, db_session, room_key)
+        if cached is None:
+            raise not_found(ROOM_NOT_FOUND)
+        room = RoomInfo.of(cached)
     else:
         room_row = await get_room_or_404(db_session, room_key)
         room, role = RoomInfo.of(room_row), await get_role(db_session, room_row, user)

@@ -24,7 +24,6 @@ import msgspec
 from livekit import api
 from valkey.asyncio import Valkey
 
-from meet_lobby.room_cache import RoomCache
 from meet_lobby.settings import LobbySettings
 
 log = logging.getLogger("meet_lobby")
@@ -183,7 +182,6 @@ class LobbyService:
         self.settings = settings
         self.valkey = valkey
         self.livekit = livekit
-        self.rooms = RoomCache(settings.lobby_room_cache_ttl)
         self._poll = valkey.register_script(POLL)
         self._decide = valkey.register_script(DECIDE)
         self._list = valkey.register_script(LIST_WAITING)

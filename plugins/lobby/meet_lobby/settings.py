@@ -37,8 +37,6 @@ class LobbySettings(msgspec.Struct, kw_only=True, rename="upper"):
     lobby_rejoin_timeout: Annotated[float, msgspec.Meta(ge=0)] = 120
     #: Upper bound of the best-effort notification to the room (it runs after the response).
     lobby_notification_timeout: Seconds = 2
-    #: How long a worker reuses a room's access level for anonymous polls; 0 reads it every time.
-    lobby_room_cache_ttl: Annotated[float, msgspec.Meta(ge=0)] = 1
 
     def __post_init__(self) -> None:
         parse_rate(self.request_entry_throttle_rates)  # ValueError -> reported at start-up

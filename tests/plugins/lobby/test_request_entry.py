@@ -256,7 +256,7 @@ async def _set_access_level(meet, room, level: str) -> None:
 
 
 async def test_bypass_follows_access_level_changes(lobby_app, lobby):
-    meet = await lobby_app(env={"LOBBY_ROOM_CACHE_TTL": "0"})
+    meet = await lobby_app(env={"ROOM_CACHE_TTL": "0"})
     room = await meet.create_room(access_level="trusted")
     assert (await lobby.request_entry(meet.client, room)).json()["status"] == "waiting"
     await _set_access_level(meet, room, "public")
@@ -266,7 +266,7 @@ async def test_bypass_follows_access_level_changes(lobby_app, lobby):
 
 
 async def test_room_cache_delays_access_level_changes_for_anonymous_polls(lobby_app, lobby):
-    meet = await lobby_app(env={"LOBBY_ROOM_CACHE_TTL": "1.5"})
+    meet = await lobby_app(env={"ROOM_CACHE_TTL": "1.5"})
     room = await meet.create_room(access_level="trusted")
     assert (await lobby.request_entry(meet.client, room)).json()["status"] == "waiting"
     await _set_access_level(meet, room, "public")
