@@ -253,6 +253,7 @@ def requests(seed: Seed) -> dict[str, tuple[Callable[[], bytes], int]]:
     """Scenario name -> (request bytes factory, expected status)."""
     host = b"Host: 127.0.0.1\r\n"
     cookie = f"Cookie: sessionid={seed.session_cookie}; csrftoken={seed.csrf}\r\n".encode()
+    heartbeat = b"GET /__lbheartbeat__ HTTP/1.1\r\n" + host + b"\r\n"
     config = b"GET /api/v1.0/config/ HTTP/1.1\r\n" + host + b"\r\n"
     anonymous = f"GET /api/v1.0/rooms/{PUBLIC_ROOM}/?username=Bench HTTP/1.1\r\n".encode() + host + b"\r\n"
     authenticated = f"GET /api/v1.0/rooms/{ADMIN_ROOM}/ HTTP/1.1\r\n".encode() + host + cookie + b"\r\n"
@@ -266,6 +267,7 @@ def requests(seed: Seed) -> dict[str, tuple[Callable[[], bytes], int]]:
         return create_head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
 
     return {
+        "heartbeat": (lambda: heartbeat, 200),
         "config": (lambda: config, 200),
         "anonymous": (lambda: anonymous, 200),
         "authenticated": (lambda: authenticated, 200),
@@ -313,6 +315,7 @@ def main() -> None:
     parser.add_argument("--scenarios", default="config,anonymous,authenticated,create")
     parser.add_argument("--plugins", help="MEET_PLUGINS for the server (default: the installed defaults)")
     parser.add_argument("--wrk", action="store_true", help="also run the GET scenarios with wrk")
+    parser.add_argument("--wrk-only", action="store_true", help="run the GET scenarios with wrk only")
     args = parser.parse_args()
 
     from meet_core.cache import PrivateValkey
@@ -356,13 +359,13 @@ def main() -> None:
             runner: Callable[[Any], Any] = uvloop.run
         except ImportError:
             runner = asyncio.run
-        for name in args.scenarios.split(","):
+        for name in [] if args.wrk_only else args.scenarios.split(","):
             make, expected = scenarios[name]
             result = runner(
                 run_scenario(name, port, make, expected, args.connections, args.duration, args.warmup)
             )
             print(result.row(), flush=True)
-        if args.wrk and shutil.which("wrk"):
+        if (args.wrk or args.wrk_only) and shutil.which("wrk"):
             print("wrk:")
             for name in args.scenarios.split(","):
                 if name != "create":

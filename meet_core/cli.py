@@ -73,12 +73,14 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     from granian.constants import Interfaces
 
     from meet_core.cache import PrivateValkey
+    from meet_core.livekit.color import warm_color_cache
 
     settings, _ = _settings_and_hooks()
     if migrate:
         from meet_core.db.migrate import upgrade
 
         upgrade(settings)
+    warm_color_cache()  # before granian forks the workers: they inherit it
     private: PrivateValkey | None = None
     if not settings.core.redis_url:
         private = PrivateValkey(settings.core.meet_data_dir)

@@ -53,6 +53,15 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def sends_cookies(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request has a ``Cookie`` header at all, read from the raw ASGI headers.
+
+    The join path asks this first: an anonymous caller without cookies then costs neither
+    the header mapping nor the cookie parsing Litestar would build for ``request.cookies``.
+    """
+    return any(name == b"cookie" for name, _ in request.scope["headers"])
+
+
 async def load_session(request: Request[Any, Any, Any]) -> tuple[str, SessionData] | None:
     """The request's session (id and data), read once per request."""
     cached = request.scope.get(_SCOPE_SESSION, _MISSING)  # type: ignore[call-overload]

@@ -25,20 +25,31 @@ Speed (the join path mints one token per request): ``AccessToken.to_jwt`` spends
 half of its ~170 µs in ``dataclasses.asdict`` (a deep copy of every grant). :func:`mint_token`
 therefore builds the very same claims dict directly (:func:`claims_dict`: same keys, same
 order, same dropping of None/"" values, same ``nbf``/``exp`` rounding) and signs it with
-PyJWT exactly as ``to_jwt`` does (HS256, no hand-written crypto). :func:`sign_with_access_token`
-keeps the SDK path; a test checks both give identical claims over many cases.
+HS256 as ``to_jwt`` does (no hand-written crypto: PyJWT prepares the key, the standard
+library's ``hmac`` signs). ``jwt.encode`` itself would prepare the key again on every call (a
+PEM/DER probe, then a key-length check) and encode the claims with ``json.dumps``, so
+:class:`_HS256Signer` prepares it once per secret, encodes with msgspec and joins the same
+three segments ``PyJWS.encode`` joins. :func:`sign_with_access_token` keeps the SDK path; a
+test checks that both give the same claims over many cases, byte for byte for ASCII text.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
+import hmac
+import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
-import jwt
+import msgspec
+from jwt.algorithms import HMACAlgorithm
+from jwt.utils import base64url_encode
+from jwt.warnings import InsecureKeyLengthWarning
 from livekit.api import AccessToken, VideoGrants
 
 __all__ = [
@@ -49,6 +60,7 @@ __all__ = [
     "is_privileged",
     "mint_token",
     "resolve_sources",
+    "sign_claims",
     "sign_with_access_token",
 ]
 
@@ -62,6 +74,8 @@ ANONYMOUS_NAME = "Anonymous"
 DEFAULT_TTL = datetime.timedelta(hours=6)
 
 _CORE_ATTRIBUTES = frozenset({"color", "room_role", "is_authenticated"})
+
+_encode_json = msgspec.json.Encoder().encode
 
 
 def is_privileged(role: str | None) -> bool:
@@ -162,7 +176,9 @@ def mint_token(
             (key, value) for key, value in extra_attributes.items() if key not in _CORE_ATTRIBUTES
         )
 
-    return _sign(api_key, api_secret, identity, name, grants, attributes, DEFAULT_TTL if ttl is None else ttl)
+    return sign_claims(
+        api_key, api_secret, identity, name, grants, attributes, DEFAULT_TTL if ttl is None else ttl
+    )
 
 
 def _camel(name: str) -> str:
@@ -186,11 +202,12 @@ def claims_dict(
     """The JWT claims ``AccessToken.to_jwt`` would sign for these values (None and "" dropped)."""
     if grants.room_join and (not identity or not grants.room):
         raise ValueError("identity and room must be set when joining a room")
+    values = vars(grants)
     video: dict[str, Any] = {}
     for attribute, key in _GRANT_FIELDS:
-        value = getattr(grants, attribute)
+        value = values[attribute]
         if value is not None and value != "":
-            video[key] = list(value) if isinstance(value, list) else value
+            video[key] = list(value) if value.__class__ is list else value
     claims: dict[str, Any] = {}
     if name:
         claims["name"] = name
@@ -204,7 +221,39 @@ def claims_dict(
     return claims
 
 
-def _sign(
+class _HS256Signer:
+    """``jwt.encode(claims, secret, algorithm="HS256")`` with the key prepared once.
+
+    Same header (sorted keys), same HMAC-SHA256 (PyJWT's ``HMACAlgorithm`` prepares the key;
+    the one-shot ``hmac.digest`` computes what its ``sign`` computes), same base64url
+    segments. The payload is compact JSON from msgspec: the bytes ``json.dumps`` gives for
+    ASCII text, and the same claims once decoded for any text (msgspec writes UTF-8 where
+    ``json.dumps`` writes ``\\u`` escapes).
+    """
+
+    _ALGORITHM = HMACAlgorithm(HMACAlgorithm.SHA256)
+    _HEADER = base64url_encode(
+        json.dumps({"typ": "JWT", "alg": "HS256"}, separators=(",", ":"), sort_keys=True).encode()
+    )
+
+    def __init__(self, secret: str) -> None:
+        self._key = self._ALGORITHM.prepare_key(secret)
+        short = self._ALGORITHM.check_key_length(self._key)
+        if short:  # PyJWT warns on every call; once per secret is enough.
+            warnings.warn(short, InsecureKeyLengthWarning, stacklevel=3)
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        signing_input = self._HEADER + b"." + base64url_encode(_encode_json(claims))
+        signature = base64url_encode(hmac.digest(self._key, signing_input, "sha256"))
+        return (signing_input + b"." + signature).decode("ascii")
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(secret: str) -> _HS256Signer:
+    return _HS256Signer(secret)
+
+
+def sign_claims(
     api_key: str,
     api_secret: str,
     identity: str,
@@ -213,9 +262,8 @@ def _sign(
     attributes: Mapping[str, Any],
     ttl: datetime.timedelta,
 ) -> str:
-    return jwt.encode(
-        claims_dict(api_key, identity, name, grants, attributes, ttl), api_secret, algorithm="HS256"
-    )
+    """The token ``sign_with_access_token`` would return for these values, byte for byte."""
+    return _signer(api_secret).sign(claims_dict(api_key, identity, name, grants, attributes, ttl))
 
 
 def sign_with_access_token(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
-from meet_core.identity.sessions import session_user
+from meet_core.identity.sessions import sends_cookies, session_user
 from meet_core.rooms import pagination, service
 from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_role, get_room_or_404
 from meet_core.rooms.schemas import validate_room_input
@@ -71,7 +71,7 @@ async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]
     core = core_settings(request)
     db_session: AsyncSession | None = None
     user: User | None = None
-    if request.cookies.get(core.session_cookie_name):
+    if sends_cookies(request) and request.cookies.get(core.session_cookie_name):
         db_session = request.app.state.db_config.provide_session(request.app.state, request.scope)
         user = await session_user(request, db_session)
     room = await service.read_room(request, db_session, room_key)

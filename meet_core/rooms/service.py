@@ -50,6 +50,8 @@ class RoomCache:
     """Rooms recently read by ``GET /rooms/{key}/`` in this worker, for ``ROOM_CACHE_TTL`` seconds.
 
     Hot rooms (everybody joining at the start of a meeting) then cost no query at all.
+    Keyed by the URL key as sent (an id, a dashless id, a slug, a name that slugifies to
+    one), so that a hit costs neither UUID parsing nor slugifying.
     Only found rooms are kept (an unknown key may be created any moment, and serving it as
     unregistered would split the meeting); this worker forgets a room as soon as it updates
     or deletes it, other workers within the TTL (twice the TTL while a refresh is in flight).
@@ -60,32 +62,32 @@ class RoomCache:
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self._rows: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._rooms: dict[str, tuple[float, Room]] = {}
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        entry = self._rows.get(key)
+    def get(self, key: str) -> Room | None:
+        entry = self._rooms.get(key)
         if entry is None:
             return None
-        expires, row = entry
+        expires, room = entry
         now = time.monotonic()
         if expires < now:
-            # This caller reads the database again; meanwhile the others keep the row, so
+            # This caller reads the database again; meanwhile the others keep the room, so
             # an expiry under load is one query, not one per waiting request.
-            self._rows[key] = (now + self.ttl, row)
+            self._rooms[key] = (now + self.ttl, room)
             return None
-        return row
+        return room
 
     def discard(self, key: str) -> None:
-        self._rows.pop(key, None)
+        self._rooms.pop(key, None)
 
-    def put(self, key: str, row: dict[str, Any]) -> None:
-        if len(self._rows) >= self.MAX_ENTRIES:
-            self._rows.clear()
-        self._rows[key] = (time.monotonic() + self.ttl, row)
+    def put(self, key: str, room: Room) -> None:
+        if len(self._rooms) >= self.MAX_ENTRIES:
+            self._rooms.clear()
+        self._rooms[key] = (time.monotonic() + self.ttl, room)
 
     def forget(self, room_id: uuid.UUID) -> None:
-        for key in [key for key, (_, row) in self._rows.items() if row["id"] == room_id]:
-            self._rows.pop(key, None)
+        for key in [key for key, (_, room) in self._rooms.items() if room.id == room_id]:
+            self._rooms.pop(key, None)
 
 
 def room_cache(request: Request[Any, Any, Any]) -> RoomCache | None:
@@ -109,34 +111,33 @@ async def read_room(
     holds no connection yet (anonymous callers), one statement on an autocommit connection:
     on PostgreSQL one round trip instead of BEGIN, SELECT, COMMIT; else through the session,
     so that a request never holds two pooled connections at once (which could exhaust the
-    pool under load). The room is a transient instance either way: never change it, use
-    ``get_room_or_404`` for that.
+    pool under load). The room is a transient instance, attached to no session and shared
+    by the worker's requests while it is cached (building one costs more than the rest of
+    the lookup): read it, never change it; use ``get_room_or_404`` for that.
     """
-    room_id = parse_uuid(key)
-    cache_key = str(room_id) if room_id is not None else slugify(key)
     cache = room_cache(request)
-    row = cache.get(cache_key) if cache is not None else None
-    if row is None:
-        query = select(*_ROOM_COLUMNS)
-        query = (
-            query.where(Room.id == room_id) if room_id is not None else query.where(Room.slug == cache_key)
-        )
-        if db_session is not None and db_session.in_transaction():
-            found = (await db_session.execute(query)).mappings().first()
-        else:
-            engine = request.app.state.db_config.get_engine()
-            async with engine.connect() as connection:
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
-                found = (await connection.execute(query)).mappings().first()
-        if found is None:
-            if cache is not None:
-                cache.discard(cache_key)
-            return None
-        row = dict(found)
+    if cache is not None:
+        room = cache.get(key)
+        if room is not None:
+            return room
+    room_id = parse_uuid(key)
+    query = select(*_ROOM_COLUMNS)
+    query = query.where(Room.id == room_id) if room_id is not None else query.where(Room.slug == slugify(key))
+    if db_session is not None and db_session.in_transaction():
+        found = (await db_session.execute(query)).mappings().first()
+    else:
+        engine = request.app.state.db_config.get_engine()
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            found = (await connection.execute(query)).mappings().first()
+    if found is None:
         if cache is not None:
-            cache.put(cache_key, row)
-    # A copy: the cached configuration must not be changed through a request's room.
-    return Room(**{**row, "configuration": dict(row["configuration"] or {})})
+            cache.discard(key)
+        return None
+    room = Room(**found)
+    if cache is not None:
+        cache.put(key, room)
+    return room
 
 
 def forget_room(request: Request[Any, Any, Any], room: Room) -> None:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from meet_core.livekit.color import color_for_seed, color_seed, generate_color
+from meet_core.livekit.color import color_for_seed, color_seed, generate_color, warm_color_cache
 
 VECTORS = [
     ("alice", 51688, "hsl(311, 68%, 44%)"),
@@ -148,3 +148,14 @@ def test_format_and_ranges() -> None:
 
 def test_non_ascii_identity_uses_utf8() -> None:
     assert generate_color("héllo-😀") == reference_color("héllo-😀")
+
+
+def test_warm_cache_holds_every_seed_with_the_computed_colour() -> None:
+    """``meet serve`` warms the cache before forking: every seed, each as computed cold."""
+    color_for_seed.cache_clear()
+    cold = {seed: color_for_seed(seed) for seed in (0, 1, 4242, 65535)}
+    color_for_seed.cache_clear()
+    warm_color_cache()
+    assert color_for_seed.cache_info().currsize == 1 << 16
+    assert {seed: color_for_seed(seed) for seed in cold} == cold
+    assert color_for_seed.cache_info().misses == 1 << 16  # the lookups above were all hits

@@ -378,3 +378,21 @@ async def test_worker_cache_keeps_no_unknown_keys(meet_app):
     assert (await meet.client.get(f"{API}/rooms/later-room/")).json()["id"] is None
     room = await meet.create_room("later room")
     assert (await meet.client.get(f"{API}/rooms/later-room/")).json()["id"] == str(room.id)
+
+
+async def test_worker_cache_forgets_every_url_key_of_a_changed_room(meet_app):
+    """The cache is keyed by the URL key as sent; a change forgets the room under all of them."""
+    meet = await meet_app(env={"ROOM_CACHE_TTL": "30"})
+    owner = await meet.create_user()
+    room = await meet.create_room("Cached Room", accesses=[(owner, "owner")])
+    keys = [room.slug, "Cached Room", str(room.id), room.id.hex]
+    stranger = meet.new_client()
+    async with stranger:
+        for key in keys:
+            assert (await stranger.get(f"{API}/rooms/{key}/")).json()["access_level"] == "public"
+        await meet.login(owner)
+        response = await meet.client.patch(f"{API}/rooms/{room.id}/", json={"access_level": "trusted"})
+        assert response.status_code == 200
+        for key in keys:
+            body = (await stranger.get(f"{API}/rooms/{key}/")).json()
+            assert (body["id"], body["access_level"]) == (str(room.id), "trusted"), key
