@@ -13,15 +13,18 @@ each) and ``meet serve`` with the lobby plugin, then:
 Run from the repository root::
 
     /work/venv/bin/python bench/lobby.py --workers 2 --rooms 50 --duration 10
+    /work/venv/bin/python bench/lobby.py --database postgres --wrk   # a throwaway cluster
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -34,7 +37,9 @@ import aiohttp  # only to wait for the server to start
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 2.0  # seconds of each capacity step not measured (connections being opened)
-sys.path[:0] = [str(ROOT), str(ROOT / "plugins" / "lobby")]
+sys.path[:0] = [str(ROOT), str(ROOT / "plugins" / "lobby"), str(ROOT / "bench")]
+
+from run import ensure_database, postgres_cluster  # noqa: E402 (bench/run.py, beside this file)
 
 
 def _free_port() -> int:
@@ -53,8 +58,10 @@ def percentile(values: list[float], q: float) -> float:
 class Setup:
     """Valkey, fake LiveKit, database with rooms and admin sessions, and the server process."""
 
-    def __init__(self, workers: int, rooms: int, throttle: str) -> None:
+    def __init__(self, workers: int, rooms: int, throttle: str, database_url: str | None = None) -> None:
         self.workers, self.room_count, self.throttle = workers, rooms, throttle
+        self.database_url = database_url
+        self.database = (database_url or "sqlite").split(":")[0].split("+")[0]
         self.tmp = Path(tempfile.mkdtemp(prefix="meet-bench-lobby-"))
         self.rooms: list[str] = []
         self.admins: list[tuple[str, str]] = []  # (session id, csrf) per room
@@ -74,7 +81,7 @@ class Setup:
         self.valkey.start()
         self.livekit = FakeLiveKit(api_secret="bench-secret-that-is-long-enough-for-hs256").start()
         env = {
-            "DATABASE_URL": f"sqlite+aiosqlite:///{self.tmp}/meet.sqlite3",
+            "DATABASE_URL": self.database_url or f"sqlite+aiosqlite:///{self.tmp}/meet.sqlite3",
             "REDIS_URL": self.valkey.url,
             "LIVEKIT_API_URL": self.livekit.url,
             "LIVEKIT_API_KEY": self.livekit.api_key,
@@ -234,6 +241,33 @@ async def throughput(setup: Setup, clients: int, seconds: float) -> Stats:
     return stats
 
 
+WRK_SCRIPT = """
+-- request-entry polls of PARTICIPANTS participants (lobby cookies), round robin per thread
+local room, participants = "%s", %d
+local body = '{"username": "participant"}'
+local counter = 0
+request = function()
+  counter = counter + 1
+  local pid = string.format("00000000-0000-4000-8000-%%012d", counter %% participants + 1)
+  return wrk.format("POST", "/api/v1.0/rooms/" .. room .. "/request-entry/",
+    {["Content-Type"] = "application/json", ["Cookie"] = "lobbyParticipantId=" .. pid}, body)
+end
+"""
+
+
+def throughput_wrk(setup: Setup, clients: int, seconds: float) -> str:
+    """The same polls with wrk (its own process, far less client CPU than this asyncio client)."""
+    script = setup.tmp / "request-entry.lua"
+    script.write_text(WRK_SCRIPT % (setup.rooms[0], clients))
+    command = ["wrk", "-t", "2", "-c", str(clients), "-d", f"{int(seconds)}s", "--latency", "-s", str(script)]
+    output = subprocess.run([*command, setup.url], capture_output=True, text=True, check=False).stdout
+    lines = output.splitlines()
+    rps = next((line.split()[1] for line in lines if line.startswith("Requests/sec")), "?")
+    pcts = {line.split()[0]: line.split()[1] for line in lines if line.strip().startswith(("50%", "99%"))}
+    errors = " ".join(line.strip() for line in lines if "Non-2xx" in line or "Socket errors" in line)
+    return f"{rps:>8} req/s  p50 {pcts.get('50%', '?'):>8}  p99 {pcts.get('99%', '?'):>8}  {errors}"
+
+
 async def capacity_step(setup: Setup, participants: int, seconds: float) -> tuple[Stats, Stats]:
     """``participants`` polling every second, plus one admin per room listing every second."""
     polls, lists = Stats(), Stats()
@@ -267,16 +301,32 @@ async def main() -> None:
     parser.add_argument("--steps", default="250,500,1000,1500,2000,3000,4000,5000", help="N values to try")
     parser.add_argument("--p99", type=float, default=100.0, help="target p99 in ms")
     parser.add_argument("--only", choices=["throughput", "capacity"], default=None)
+    parser.add_argument("--wrk", action="store_true", help="also measure the throughput with wrk")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database to use instead")
     args = parser.parse_args()
 
-    setup = Setup(args.workers, args.rooms, throttle="100000000/minute")
-    print(f"starting: {args.workers} worker(s), {args.rooms} rooms, {os.cpu_count()} CPUs")
+    with contextlib.ExitStack() as stack:
+        database_url = args.database_url
+        if database_url is None and args.database == "postgres":
+            database_url = stack.enter_context(postgres_cluster())
+            await ensure_database(database_url)
+        await run(args, database_url)
+
+
+async def run(args: argparse.Namespace, database_url: str | None) -> None:
+    setup = Setup(args.workers, args.rooms, throttle="100000000/minute", database_url=database_url)
+    print(f"starting: {args.workers} worker(s), {args.rooms} rooms, {os.cpu_count()} CPUs, {setup.database}")
     await setup.start()
     try:
         if args.only in (None, "throughput"):
             await throughput(setup, args.clients, 2)  # warm-up
             stats = await throughput(setup, args.clients, args.duration)
             print(f"request-entry alone, {args.clients} clients: {stats.summary(args.duration)}")
+            if args.wrk and shutil.which("wrk"):
+                throughput_wrk(setup, args.clients, 2)  # warm-up
+                print(f"request-entry alone, wrk, {args.clients} connections: ", end="")
+                print(throughput_wrk(setup, args.clients, args.duration), flush=True)
         if args.only in (None, "capacity"):
             best = 0
             for n in (int(x) for x in args.steps.split(",")):

@@ -8,6 +8,7 @@ entry-point discovery off) to build several independent apps in one process.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -195,4 +196,18 @@ def create_app(
     app.state.settings = settings
     app.state.hooks = hooks
     app.state.db_config = db_config
+    return app
+
+
+def create_served_app() -> Litestar:
+    """``meet serve``'s factory, run in each worker: :func:`create_app`, then a frozen heap.
+
+    A full garbage collection walks every tracked object, and start-up leaves about 170,000
+    of them (routes, models, the colour cache...): a pause of about 100 ms every 20,000
+    requests or so, felt by every request in flight (it showed in the p99). ``gc.freeze()`` moves them out of
+    the collector's sight, so the pauses only walk what the requests created.
+    """
+    app = create_app()
+    gc.collect()
+    gc.freeze()
     return app

@@ -63,11 +63,20 @@ def main() -> None:
 @click.option("--port", default=8071, show_default=True, type=int, help="Port to bind.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 @click.option("--migrate/--no-migrate", default=False, help="Apply the database migrations first.")
-def serve(host: str, port: int, workers: int, migrate: bool) -> None:
+@click.option(
+    "--backlog",
+    default=16384,
+    show_default=True,
+    type=click.IntRange(min=128),
+    help="Connections held at once, shared by the workers (granian's default, 1024, stalls "
+    "every connection beyond about 512 per worker: a lobby of 5,000 keeps 5,000 open).",
+)
+def serve(host: str, port: int, workers: int, migrate: bool, backlog: int) -> None:
     """Serve the API with granian.
 
     Settings are checked before the workers start. Without REDIS_URL a private Valkey is
-    started here, once, and shared by every worker.
+    started here, once, and shared by every worker. Each worker builds its application
+    with ``create_served_app``.
     """
     from granian import Granian
     from granian.constants import Interfaces
@@ -87,13 +96,14 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         os.environ["REDIS_URL"] = private.start()
     try:
         Granian(
-            "meet_core.app:create_app",
+            "meet_core.app:create_served_app",
             factory=True,
             interface=Interfaces.ASGI,
             address=host,
             port=port,
             workers=workers,
             log_access=False,
+            backlog=backlog,
         ).serve()
     finally:
         if private is not None:

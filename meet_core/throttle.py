@@ -1,14 +1,21 @@
 """Rate limits kept in Valkey so they hold across workers and hosts (spec/api.md §0.7).
 
-A fixed window per (scope, key): one ``INCR`` and, on the first hit, an ``EXPIRE`` in one
-pipeline round trip. Over the limit: 429 ``{"detail": "Request was throttled. Expected
-available in N seconds."}`` with ``Retry-After: N``.
+A fixed window per (scope, key), counted by one Lua script (``INCR``, and ``EXPIRE`` on the
+first hit of a window): one round trip. Over the limit: 429 ``{"detail": "Request was
+throttled. Expected available in N seconds."}`` with ``Retry-After: N``.
+
+A hot path that makes a Valkey script call anyway can count the hit inside it instead of
+paying a second round trip: its script starts with :data:`THROTTLE_LUA`, calls
+``over_limit(key, period, limit)`` first, returns ``{-1, wait}`` when that gives a wait,
+and takes :meth:`Throttle.key`, :attr:`Throttle.period` and :attr:`Throttle.limit` as its
+last key and arguments; the caller then raises :func:`throttled` (the lobby's poll does).
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from litestar import Request
 
@@ -29,7 +36,30 @@ _PERIODS = {
 }
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
 
+#: Lua: ``over_limit(key, period, limit)`` counts one hit and returns the seconds to wait
+#: when the window's count is over ``limit``, else false.
+THROTTLE_LUA = """
+local function over_limit(key, period, limit)
+  local hits = redis.call('INCR', key)
+  if hits == 1 then redis.call('EXPIRE', key, period) end
+  if hits <= tonumber(limit) then return false end
+  local wait = redis.call('TTL', key)
+  if wait < 1 then wait = 1 end
+  return wait
+end
+"""
 
+_THROTTLE = (
+    THROTTLE_LUA
+    + """
+local wait = over_limit(KEYS[1], ARGV[1], ARGV[2])
+if wait then return wait end
+return 0
+"""
+)
+
+
+@functools.lru_cache(maxsize=64)
 def parse_rate(rate: str) -> tuple[int, int]:
     """``"150/minute"`` -> (150, 60). DRF also accepts the first letter (``"10/m"``)."""
     match = _RATE.match(rate.lower())
@@ -42,6 +72,34 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), period * (int(multiplier) if multiplier else 1)
 
 
+class Throttle(NamedTuple):
+    """One hit to count: ``scope`` and ``bucket`` name the window, ``rate`` its size."""
+
+    scope: str
+    bucket: str
+    rate: str
+
+    @property
+    def key(self) -> str:
+        return f"throttle:{self.scope}:{self.bucket}"
+
+    @property
+    def limit(self) -> int:
+        return parse_rate(self.rate)[0]
+
+    @property
+    def period(self) -> int:
+        return parse_rate(self.rate)[1]
+
+
+def throttled(wait: int) -> ApiError:
+    """The 429 of a request over its rate, to be retried in ``wait`` seconds."""
+    wait = max(int(wait), 1)
+    unit = "second" if wait == 1 else "seconds"
+    message = f"Request was throttled. Expected available in {wait} {unit}."
+    return ApiError(429, {"detail": message}, {"Retry-After": str(wait)})
+
+
 def client_ip(request: Request[Any, Any, Any]) -> str:
     """The caller's address, from ``X-Forwarded-For`` when a proxy set it."""
     forwarded = request.headers.get("x-forwarded-for")
@@ -52,15 +110,15 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 
 async def throttle(request: Request[Any, Any, Any], scope: str, key: str, rate: str) -> None:
     """Count one hit of ``key`` in ``scope``; 429 when over ``rate``."""
-    limit, period = parse_rate(rate)
-    name = f"throttle:{scope}:{key}"
-    pipe = valkey_client(request).pipeline(transaction=False)
-    pipe.incr(name)
-    pipe.expire(name, period, nx=True)
-    pipe.ttl(name)
-    count, _, ttl = await pipe.execute()
-    if int(count) > limit:
-        wait = max(int(ttl), 1)
-        unit = "second" if wait == 1 else "seconds"
-        message = f"Request was throttled. Expected available in {wait} {unit}."
-        raise ApiError(429, {"detail": message}, {"Retry-After": str(wait)})
+    await count_hit(request, Throttle(scope, key, rate))
+
+
+async def count_hit(request: Request[Any, Any, Any], hit: Throttle) -> None:
+    """Count ``hit`` (one round trip); 429 when its window is over the rate."""
+    client = valkey_client(request)
+    script = request.app.state.get("throttle_script")
+    if script is None:
+        script = request.app.state.throttle_script = client.register_script(_THROTTLE)
+    wait = int(await script(keys=[hit.key], args=[hit.period, hit.limit]))
+    if wait:
+        raise throttled(wait)

@@ -22,6 +22,7 @@ from litestar.datastructures import Cookie
 from sqlalchemy.ext.asyncio import AsyncSession
 from valkey.asyncio import Valkey
 
+from meet_core.db.request_session import request_db_session
 from meet_core.http.errors import not_authenticated, permission_denied
 from meet_core.state import core_settings, valkey_client
 from meet_core.users.models import User
@@ -56,7 +57,7 @@ def new_secret() -> str:
 def sends_cookies(request: Request[Any, Any, Any]) -> bool:
     """Whether the request has a ``Cookie`` header at all, read from the raw ASGI headers.
 
-    The join path asks this first: an anonymous caller without cookies then costs neither
+    Asked first on the join path: an anonymous caller without cookies then costs neither
     the header mapping nor the cookie parsing Litestar would build for ``request.cookies``.
     """
     return any(name == b"cookie" for name, _ in request.scope["headers"])
@@ -178,14 +179,25 @@ async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession
     return user
 
 
-async def provide_user(request: Request[Any, Any, Any], db_session: AsyncSession) -> User | None:
-    """Dependency ``user``: the logged-in user or None (anonymous)."""
-    return await session_user(request, db_session)
+def has_session_cookie(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request carries a session cookie (a cookieless request parses no cookie)."""
+    return sends_cookies(request) and bool(request.cookies.get(core_settings(request).session_cookie_name))
 
 
-async def provide_current_user(request: Request[Any, Any, Any], db_session: AsyncSession) -> User:
+async def provide_user(request: Request[Any, Any, Any]) -> User | None:
+    """Dependency ``user``: the logged-in user or None (anonymous).
+
+    Without a session cookie the caller is anonymous and no database session is opened
+    (the join path and the lobby poll then cost no database work at all).
+    """
+    if not has_session_cookie(request):
+        return None
+    return await session_user(request, request_db_session(request))
+
+
+async def provide_current_user(request: Request[Any, Any, Any]) -> User:
     """Dependency ``current_user``: the logged-in user, else 401 with ``WWW-Authenticate: Session``."""
-    user = await session_user(request, db_session)
+    user = await provide_user(request)
     if user is None:
         raise not_authenticated()
     return user

@@ -14,10 +14,10 @@ from litestar import Request, delete, get, patch, post, put
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meet_core.db.request_session import request_db_session
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
-from meet_core.identity.sessions import sends_cookies, session_user
 from meet_core.rooms import pagination, service
 from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_role, get_room_or_404
 from meet_core.rooms.schemas import validate_room_input
@@ -61,23 +61,19 @@ async def create_room(
 
 
 @get(ROOM, summary="Retrieve a room (and a LiveKit token when the caller may join)", tags=TAGS)
-async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]) -> dict[str, Any]:
+async def retrieve_room(
+    request: Request[Any, Any, Any], room_key: FromPath[str], user: User | None
+) -> dict[str, Any]:
     """The room for this caller; an unknown key is an unregistered room when they are allowed.
 
-    The join path: without a session cookie no database session is even created (the
-    ``user``/``db_session`` dependencies would create one, and commit and close it after the
-    response), so an anonymous caller costs one autocommit query and nothing else.
+    The join path: an anonymous caller opens no database session (``user`` needs one only
+    with a session cookie) and costs one autocommit query, or none when the room is cached.
     """
-    core = core_settings(request)
-    db_session: AsyncSession | None = None
-    user: User | None = None
-    if sends_cookies(request) and request.cookies.get(core.session_cookie_name):
-        db_session = request.app.state.db_config.provide_session(request.app.state, request.scope)
-        user = await session_user(request, db_session)
+    db_session = request_db_session(request) if user is not None else None
     room = await service.read_room(request, db_session, room_key)
     if room is None:
         slug = slugify(room_key)
-        if not core.allow_unregistered_rooms or not slug:
+        if not core_settings(request).allow_unregistered_rooms or not slug:
             raise not_found(ROOM_NOT_FOUND)
         return unregistered_room_payload(request, slug, user)
     if db_session is None or user is None:

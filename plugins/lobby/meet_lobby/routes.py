@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meet_core.db.request_session import request_db_session
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import ApiError, FieldErrors, not_found, permission_denied
@@ -25,7 +27,7 @@ from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_role, get_room_or_404, pa
 from meet_core.rooms.models import PRIVILEGED_ROLES, AccessLevel, Room
 from meet_core.rooms.service import read_room
 from meet_core.state import settings as app_settings
-from meet_core.throttle import client_ip, throttle
+from meet_core.throttle import Throttle, client_ip, count_hit
 from meet_core.users.models import User
 from meet_lobby.service import Entry, LobbyService
 from meet_lobby.settings import LobbySettings
@@ -79,8 +81,31 @@ def cookie_participant_id(request: Request[Any, Any, Any], cookie_name: str) -> 
 
 def is_https(request: Request[Any, Any, Any]) -> bool:
     """Served over HTTPS, directly or behind a proxy that says so."""
+    if request.scope["scheme"] == "https":
+        return True
     forwarded = request.headers.get("x-forwarded-proto", "")
-    return request.url.scheme == "https" or forwarded.split(",")[0].strip().lower() == "https"
+    return forwarded.split(",")[0].strip().lower() == "https"
+
+
+_SAMPLE_PID = "00000000-0000-4000-8000-000000000000"
+
+
+@functools.cache
+def _cookie_template(name: str, secure: bool) -> tuple[str, str]:
+    """The text around the value of the lobby cookie, as Litestar's ``Cookie`` writes it."""
+    cookie = Cookie(key=name, value=_SAMPLE_PID, path="/", httponly=True, samesite="lax", secure=secure)
+    before, _, after = cookie.to_header(header="").strip().partition(_SAMPLE_PID)
+    return before, after
+
+
+def participant_cookie(name: str, pid: str, *, secure: bool) -> str:
+    """``Set-Cookie`` value of the lobby id: HttpOnly, SameSite=Lax, Secure only over HTTPS.
+
+    Litestar formats it once per name (through ``http.cookies``, slow on every poll); a
+    participant id is a canonical UUID, which never needs quoting, so it is put in place.
+    """
+    before, after = _cookie_template(name, secure)
+    return f"{before}{pid}{after}"
 
 
 # ------------------------------------------------------------------------------ body fields
@@ -152,11 +177,13 @@ async def _privileged(db_session: AsyncSession, room_key: str, user: User) -> Ro
 
 @post(f"{API_PREFIX}/rooms/{{room_key:str}}/request-entry", status_code=200, tags=["lobby"])
 async def request_entry(
-    request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, user: User | None
+    request: Request[Any, Any, Any], room_key: str, user: User | None
 ) -> Response[dict[str, Any]]:
     """Ask to enter a room, or poll (every second) until an administrator decides.
 
     Answers ``{id, username, status, color, livekit}``; ``livekit`` is null until accepted.
+    An anonymous poll, the bulk of the load, opens no database session: the room comes
+    from the core's per-worker cache (``ROOM_CACHE_TTL``), the state from Valkey.
     """
     config = lobby_settings(request)
     service = lobby_service(request)
@@ -167,23 +194,29 @@ async def request_entry(
         bucket = f"pid:{cookie_pid}"
     else:  # cookieless calls are unthrottled in the old system; by address here
         bucket = f"ip:{client_ip(request)}"
-    await throttle(request, "request_entry", bucket, config.request_entry_throttle_rates)
+    hit = Throttle("request_entry", bucket, config.request_entry_throttle_rates)
 
-    username = _username(await read_json_object(request))
     role: str | None = None
-    if user is None:  # anonymous pollers: the core's per-worker room cache (ROOM_CACHE_TTL)
-        cached = await read_room(request, db_session, room_key)
-        if cached is None:
-            raise not_found(ROOM_NOT_FOUND)
-        room = RoomInfo.of(cached)
-    else:
-        room_row = await get_room_or_404(db_session, room_key)
-        room, role = RoomInfo.of(room_row), await get_role(db_session, room_row, user)
+    try:
+        username = _username(await read_json_object(request))
+        if user is None:
+            cached = await read_room(request, None, room_key)
+            if cached is None:
+                raise not_found(ROOM_NOT_FOUND)
+            room = RoomInfo.of(cached)
+        else:
+            db_session = request_db_session(request)
+            room_row = await get_room_or_404(db_session, room_key)
+            room, role = RoomInfo.of(room_row), await get_role(db_session, room_row, user)
+    except ApiError:
+        await count_hit(request, hit)  # a refused request counts too, and 429 comes first
+        raise
     pid = cookie_pid or str(uuid.uuid4())
     room_name = room.id
     background: BackgroundTask | None = None
 
     if can_join_directly(room.access_level, user, role):  # recomputed on every call, never stored
+        await count_hit(request, hit)
         stored = await service.get(room_name, pid) if cookie_pid else None
         entry = Entry(
             id=pid,
@@ -191,8 +224,8 @@ async def request_entry(
             status="accepted",
             color=stored.color if stored else generate_color(pid),
         )
-    else:
-        created, entry = await service.poll(room_name, pid, username, generate_color(pid))
+    else:  # the poll counts the hit itself: one Valkey round trip
+        created, entry = await service.poll(room_name, pid, username, generate_color(pid), hit)
         if created:
             background = BackgroundTask(service.notify_waiting, room_name)
 
@@ -208,14 +241,6 @@ async def request_entry(
             participant_id=pid,
             color=entry.color,
         )
-    cookie = Cookie(
-        key=config.lobby_cookie_name,
-        value=pid,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=is_https(request),
-    )
     content = {
         "id": entry.id,
         "username": entry.username,
@@ -223,7 +248,8 @@ async def request_entry(
         "color": entry.color,
         "livekit": livekit,
     }
-    return Response(content, status_code=200, cookies=[cookie], background=background)
+    set_cookie = participant_cookie(config.lobby_cookie_name, pid, secure=is_https(request))
+    return Response(content, status_code=200, headers={"set-cookie": set_cookie}, background=background)
 
 
 @post(f"{API_PREFIX}/rooms/{{room_key:str}}/enter", status_code=200, tags=["lobby"])

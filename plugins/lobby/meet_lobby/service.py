@@ -7,6 +7,9 @@ Keys of a room (the ``{<room id>}`` hash tag keeps a room's keys in one cluster 
     lobby:<LOBBY_KEY_PREFIX>:{<room>}:all       sorted set pid -> expiry (ms) of every entry, to
                                                 clear a room without KEYS/SCAN
 
+The poll also counts the request against ``REQUEST_ENTRY_THROTTLE_RATES`` (the core's
+throttle, inside the same script): a waiting participant's poll is one round trip in all.
+
 Why scripts: a poll refreshes a waiting entry only if it is still waiting, and an admin's
 decision overwrites the status whatever it is, each atomically; so an accept racing a poll
 can never be lost, on one worker or many. Times come from the Valkey server (``TIME``), so
@@ -24,6 +27,7 @@ import msgspec
 from livekit import api
 from valkey.asyncio import Valkey
 
+from meet_core.throttle import THROTTLE_LUA, Throttle, throttled
 from meet_lobby.settings import LobbySettings
 
 log = logging.getLogger("meet_lobby")
@@ -45,10 +49,17 @@ local function index(key, pid, now, ttl)
 end
 """
 
-# KEYS: participant, waiting, all. ARGV: pid, username, color, waiting ttl (ms).
-# Returns {created (0|1), status, username, color}.
+# KEYS: participant, waiting, all, throttle. ARGV: pid, username, color, waiting ttl (ms),
+# throttle period (s), throttle limit. Counts the request against its throttle first (the
+# core's ``over_limit``: one round trip for both). Returns {-1, wait} when throttled, else
+# {created (0|1), status, username, color}.
 POLL = (
-    _NOW
+    THROTTLE_LUA
+    + """
+local wait = over_limit(KEYS[4], ARGV[5], ARGV[6])
+if wait then return {-1, wait} end
+"""
+    + _NOW
     + _INDEX
     + """
 local ttl = tonumber(ARGV[4])
@@ -213,12 +224,20 @@ class LobbyService:
             return None
         return Entry(id=pid, username=_text(username), status=status_text, color=_text(color))  # type: ignore[arg-type]
 
-    async def poll(self, room_id: str, pid: str, username: str, color: str) -> tuple[bool, Entry]:
-        """Queue ``pid`` (True when it was not already known) or refresh its waiting entry."""
-        created, status, stored_name, stored_color = await self._poll(
-            keys=self._keys(room_id, pid),
-            args=[pid, username, color, _ms(self.settings.lobby_waiting_timeout)],
+    async def poll(
+        self, room_id: str, pid: str, username: str, color: str, hit: Throttle
+    ) -> tuple[bool, Entry]:
+        """Queue ``pid`` (True when it was not already known) or refresh its waiting entry.
+
+        ``hit`` is counted in the same script, first: 429 (nothing changed) when over its rate.
+        """
+        result = await self._poll(
+            keys=[*self._keys(room_id, pid), hit.key],
+            args=[pid, username, color, _ms(self.settings.lobby_waiting_timeout), hit.period, hit.limit],
         )
+        if int(result[0]) < 0:
+            raise throttled(int(result[1]))
+        created, status, stored_name, stored_color = result
         entry = Entry(id=pid, username=_text(stored_name), status=_text(status), color=_text(stored_color))  # type: ignore[arg-type]
         return bool(int(created)), entry
 

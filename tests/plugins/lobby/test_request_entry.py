@@ -273,3 +273,27 @@ async def test_room_cache_delays_access_level_changes_for_anonymous_polls(lobby_
     assert (await lobby.request_entry(meet.client, room)).json()["status"] == "waiting"
     await asyncio.sleep(1.6)
     assert (await lobby.request_entry(meet.client, room)).json()["status"] == "accepted"
+
+
+async def test_a_throttled_poll_changes_nothing_and_refused_requests_count(lobby_app, lobby):
+    """The poll counts its hit in the same script, first: over the rate nobody is queued."""
+    meet = await lobby_app(env={"REQUEST_ENTRY_THROTTLE_RATES": "2/minute"})
+    owner = await meet.create_user()
+    room = await meet.create_room(access_level="trusted", accesses=[(owner, "owner")])
+    async with meet.new_client() as a, meet.new_client() as b, meet.new_client() as c:
+        assert (await lobby.request_entry(a, room, username="A")).status_code == 200
+        assert (await lobby.request_entry(b, room, username="B")).status_code == 200
+        assert (await lobby.request_entry(c, room, username="C")).status_code == 429
+    await meet.login(owner)
+    waiting = (await lobby.waiting(meet.client, room)).json()["participants"]
+    assert sorted(p["username"] for p in waiting) == ["A", "B"]
+
+    # A refused request (bad body, unknown room) counts too, and once over the rate 429 wins.
+    other = await meet.create_room(access_level="trusted")
+    async with meet.new_client() as d:
+        d.cookies.set("lobbyParticipantId", str(uuid.uuid4()), domain="testserver.local")  # own budget
+        assert (await lobby.request_entry(d, other, username="")).status_code == 400
+        response = await d.post(f"/api/v1.0/rooms/{uuid.uuid4()}/request-entry/", json={"username": "D"})
+        assert response.status_code == 404
+        assert (await lobby.request_entry(d, other, username="")).status_code == 429
+        assert (await lobby.request_entry(d, other, username="D")).status_code == 429
