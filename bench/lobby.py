@@ -1,14 +1,15 @@
 """Load benchmark of the lobby plugin (see bench/README.md, section "Lobby").
 
-Starts a private Valkey, a fake LiveKit, a SQLite database with M trusted rooms (one admin
-each) and ``meet serve`` with the lobby plugin, then:
+Starts a private Valkey, a fake LiveKit (in its own process), a database (SQLite, or PostgreSQL
+with ``--database postgres``) with M trusted rooms (one admin each) and ``meet serve`` with the
+lobby plugin, then:
 
 1. ``throughput``: C clients send request-entry back to back for T seconds (each keeps its
    lobby cookie, so after the first call every request is a poll); prints requests/s and
    latency percentiles.
-2. ``capacity``: N waiting participants each poll request-entry every second across the M
-   rooms while each room's admin polls waiting-participants every second; N grows step by
-   step and the largest N whose p99 stays under the target (100 ms) is reported.
+2. ``capacity``: N waiting participants (arriving 500 per second) each poll request-entry every
+   second across the M rooms while each room's admin polls waiting-participants every second;
+   N grows step by step and the largest N whose p99 stays under the target (100 ms) is reported.
 
 Run from the repository root::
 
@@ -36,7 +37,8 @@ from pathlib import Path
 import aiohttp  # only to wait for the server to start
 
 ROOT = Path(__file__).resolve().parents[1]
-WARMUP = 2.0  # seconds of each capacity step not measured (connections being opened)
+WARMUP = 2.0  # seconds of each capacity step not measured once everybody has arrived
+ARRIVALS_PER_SECOND = 500  # participants join the lobby at this pace, then everybody polls
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins" / "lobby"), str(ROOT / "bench")]
 
 from run import ensure_database, postgres_cluster  # noqa: E402 (bench/run.py, beside this file)
@@ -53,6 +55,28 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+LIVEKIT_SECRET = "bench-secret-that-is-long-enough-for-hs256"
+
+
+def _fake_livekit_process(port: int) -> subprocess.Popen[bytes]:
+    """The fake LiveKit in a process of its own (in this one, it would slow the load clients).
+
+    The server notifies it of every new waiting participant (ListRooms, then SendData).
+    """
+    code = (
+        "import time; from meet_core.testing import FakeLiveKit; "
+        f"FakeLiveKit(api_secret={LIVEKIT_SECRET!r}, port={port}).start(); time.sleep(10**9)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return process
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the fake LiveKit did not start")
 
 
 class Setup:
@@ -73,19 +97,20 @@ class Setup:
 
         from meet_core.app import create_app
         from meet_core.identity.sessions import SessionData, new_secret
-        from meet_core.testing import FakeLiveKit, ValkeyTestServer, factories
+        from meet_core.testing import ValkeyTestServer, factories
         from meet_core.testing.harness import create_schema
         from meet_lobby import LobbyPlugin
 
         self.valkey = ValkeyTestServer()
         self.valkey.start()
-        self.livekit = FakeLiveKit(api_secret="bench-secret-that-is-long-enough-for-hs256").start()
+        self.livekit_port = _free_port()
+        self.livekit = _fake_livekit_process(self.livekit_port)
         env = {
             "DATABASE_URL": self.database_url or f"sqlite+aiosqlite:///{self.tmp}/meet.sqlite3",
             "REDIS_URL": self.valkey.url,
-            "LIVEKIT_API_URL": self.livekit.url,
-            "LIVEKIT_API_KEY": self.livekit.api_key,
-            "LIVEKIT_API_SECRET": self.livekit.api_secret,
+            "LIVEKIT_API_URL": f"http://127.0.0.1:{self.livekit_port}",
+            "LIVEKIT_API_KEY": "devkey",
+            "LIVEKIT_API_SECRET": LIVEKIT_SECRET,
             "MEET_DATA_DIR": str(self.tmp),
             "REQUEST_ENTRY_THROTTLE_RATES": self.throttle,
         }
@@ -151,7 +176,8 @@ class Setup:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        self.livekit.stop()
+        self.livekit.terminate()
+        self.livekit.wait(timeout=15)
         self.valkey.stop()
 
 
@@ -269,14 +295,20 @@ def throughput_wrk(setup: Setup, clients: int, seconds: float) -> str:
 
 
 async def capacity_step(setup: Setup, participants: int, seconds: float) -> tuple[Stats, Stats]:
-    """``participants`` polling every second, plus one admin per room listing every second."""
+    """``participants`` polling every second, plus one admin per room listing every second.
+
+    Participants arrive at ``ARRIVALS_PER_SECOND`` (a real lobby fills over minutes; 5,000
+    newcomers in the same second would measure the arrival burst, each newcomer costing a
+    LiveKit notification); ``seconds`` are measured once all are in and ``WARMUP`` has passed.
+    """
     polls, lists = Stats(), Stats()
-    stop = time.monotonic() + seconds
-    warmup = time.monotonic() + WARMUP
+    ramp = participants / ARRIVALS_PER_SECOND
+    warmup = time.monotonic() + ramp + WARMUP
+    stop = warmup + seconds
 
     async def every_second(raw: bytes, stats: Stats) -> None:
         connection = Connection(setup.port)
-        await asyncio.sleep(random.random())  # spread the polls over the second
+        await asyncio.sleep(random.random() * max(ramp, 1.0))  # arrivals, spread
         while time.monotonic() < stop:
             tick = time.monotonic()
             await connection.call(raw, stats if tick > warmup else Stats())
@@ -331,7 +363,7 @@ async def run(args: argparse.Namespace, database_url: str | None) -> None:
             best = 0
             for n in (int(x) for x in args.steps.split(",")):
                 polls, lists = await capacity_step(setup, n, args.duration)
-                measured = args.duration - WARMUP
+                measured = args.duration
                 p99 = percentile([x * 1000 for x in polls.latencies + lists.latencies], 0.99)
                 print(f"N={n:5d} polls: {polls.summary(measured)}")
                 print(f"        admins: {lists.summary(measured)}")

@@ -12,12 +12,15 @@ from typing import Any
 
 from litestar import Request, delete, get, patch, post, put
 from litestar.params import FromPath
+from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db.request_session import request_db_session
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
+from meet_core.http.responses import JSON_OBJECT, json_response
+from meet_core.identity.sessions import provide_user
 from meet_core.rooms import pagination, service
 from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_role, get_room_or_404
 from meet_core.rooms.schemas import validate_room_input
@@ -60,26 +63,32 @@ async def create_room(
     return await room_payload(request, room, current_user, role, accesses)
 
 
-@get(ROOM, summary="Retrieve a room (and a LiveKit token when the caller may join)", tags=TAGS)
-async def retrieve_room(
-    request: Request[Any, Any, Any], room_key: FromPath[str], user: User | None
-) -> dict[str, Any]:
+@get(
+    ROOM,
+    summary="Retrieve a room (and a LiveKit token when the caller may join)",
+    tags=TAGS,
+    responses=JSON_OBJECT,
+)
+async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]) -> ASGIResponse:
     """The room for this caller; an unknown key is an unregistered room when they are allowed.
 
-    The join path: an anonymous caller opens no database session (``user`` needs one only
-    with a session cookie) and costs one autocommit query, or none when the room is cached.
+    The join path, kept lean: an anonymous caller opens no database session (``provide_user``
+    needs one only with a session cookie; called directly, without dependency injection)
+    and costs one autocommit query, or none when the room is cached; the body is encoded
+    once (:func:`json_response`).
     """
+    user = await provide_user(request)
     db_session = request_db_session(request) if user is not None else None
     room = await service.read_room(request, db_session, room_key)
     if room is None:
         slug = slugify(room_key)
         if not core_settings(request).allow_unregistered_rooms or not slug:
             raise not_found(ROOM_NOT_FOUND)
-        return unregistered_room_payload(request, slug, user)
+        return json_response(unregistered_room_payload(request, slug, user))
     if db_session is None or user is None:
-        return await room_payload(request, room, None, None)
+        return json_response(await room_payload(request, room, None, None))
     role, accesses = await service.role_and_accesses(db_session, room, user)
-    return await room_payload(request, room, user, role, accesses)
+    return json_response(await room_payload(request, room, user, role, accesses))
 
 
 async def _update(

@@ -12,15 +12,18 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
+from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db.request_session import request_db_session
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import ApiError, FieldErrors, not_found, permission_denied
+from meet_core.http.responses import JSON_OBJECT, json_response
+from meet_core.identity.sessions import provide_user
 from meet_core.livekit.color import generate_color
 from meet_core.rooms.join import can_join_directly, livekit_config
 from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_role, get_room_or_404, parse_uuid
@@ -175,16 +178,21 @@ async def _privileged(db_session: AsyncSession, room_key: str, user: User) -> Ro
 # ---------------------------------------------------------------------------------- handlers
 
 
-@post(f"{API_PREFIX}/rooms/{{room_key:str}}/request-entry", status_code=200, tags=["lobby"])
-async def request_entry(
-    request: Request[Any, Any, Any], room_key: str, user: User | None
-) -> Response[dict[str, Any]]:
+@post(
+    f"{API_PREFIX}/rooms/{{room_key:str}}/request-entry",
+    status_code=200,
+    tags=["lobby"],
+    responses=JSON_OBJECT,
+)
+async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIResponse:
     """Ask to enter a room, or poll (every second) until an administrator decides.
 
     Answers ``{id, username, status, color, livekit}``; ``livekit`` is null until accepted.
-    An anonymous poll, the bulk of the load, opens no database session: the room comes
-    from the core's per-worker cache (``ROOM_CACHE_TTL``), the state from Valkey.
+    An anonymous poll, the bulk of the load, opens no database session (``provide_user``
+    called directly), reads the room from the core's per-worker cache (``ROOM_CACHE_TTL``)
+    and makes one Valkey round trip; the body is encoded once (``json_response``).
     """
+    user = await provide_user(request)
     config = lobby_settings(request)
     service = lobby_service(request)
     cookie_pid = cookie_participant_id(request, config.lobby_cookie_name)
@@ -249,7 +257,7 @@ async def request_entry(
         "livekit": livekit,
     }
     set_cookie = participant_cookie(config.lobby_cookie_name, pid, secure=is_https(request))
-    return Response(content, status_code=200, headers={"set-cookie": set_cookie}, background=background)
+    return json_response(content, headers={"set-cookie": set_cookie}, background=background)
 
 
 @post(f"{API_PREFIX}/rooms/{{room_key:str}}/enter", status_code=200, tags=["lobby"])
