@@ -10,7 +10,8 @@ scenario with a small asyncio HTTP/1.1 keep-alive client (no third-party load to
 and prints requests/s and latency percentiles. ``--wrk`` also runs the GET scenarios with
 ``wrk`` when it is installed (less client CPU on small machines).
 
-Scenarios: ``config`` (GET /config/), ``anonymous`` (GET a public room, with a token),
+Scenarios: ``heartbeat`` (GET /__lbheartbeat__: the framework's floor), ``config`` (GET
+/config/), ``anonymous`` (GET a public room, with a token),
 ``authenticated`` (GET a room as its owner: session, role, accesses, token), ``create``
 (POST /rooms/ with a fresh name each time).
 """
@@ -299,6 +300,16 @@ def run_wrk(name: str, port: int, raw: bytes, connections: int, duration: float)
     return f"{name:<14} {rps:>9} req/s   p50 {p50:>8}   p99 {p99:>8}   {errors}"
 
 
+def print_ratios(rates: dict[str, float]) -> None:
+    """Each scenario's requests/s as a fraction of the heartbeat's, measured in the same run."""
+    floor = rates.get("heartbeat")
+    if floor:
+        shares = ", ".join(
+            f"{name} {rate / floor:.2f}" for name, rate in rates.items() if name != "heartbeat"
+        )
+        print(f"ratio to heartbeat (same run): {shares}", flush=True)
+
+
 # ------------------------------------------------------------------------------------ main
 
 
@@ -312,7 +323,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--scenarios", default="config,anonymous,authenticated,create")
+    parser.add_argument("--scenarios", default="heartbeat,config,anonymous,authenticated,create")
     parser.add_argument("--plugins", help="MEET_PLUGINS for the server (default: the installed defaults)")
     parser.add_argument("--wrk", action="store_true", help="also run the GET scenarios with wrk")
     parser.add_argument("--wrk-only", action="store_true", help="run the GET scenarios with wrk only")
@@ -359,19 +370,27 @@ def main() -> None:
             runner: Callable[[Any], Any] = uvloop.run
         except ImportError:
             runner = asyncio.run
-        for name in [] if args.wrk_only else args.scenarios.split(","):
+        names = args.scenarios.split(",")
+        rates: dict[str, float] = {}
+        for name in [] if args.wrk_only else names:
             make, expected = scenarios[name]
             result = runner(
                 run_scenario(name, port, make, expected, args.connections, args.duration, args.warmup)
             )
             print(result.row(), flush=True)
+            rates[name] = len(result.latencies) / result.elapsed
+        print_ratios(rates)
         if (args.wrk or args.wrk_only) and shutil.which("wrk"):
             print("wrk:")
-            for name in args.scenarios.split(","):
+            rates = {}
+            for name in names:
                 if name != "create":
-                    print(
-                        run_wrk(name, port, scenarios[name][0](), args.connections, args.duration), flush=True
-                    )
+                    run_wrk(name, port, scenarios[name][0](), args.connections, 1)  # warm-up
+                    line = run_wrk(name, port, scenarios[name][0](), args.connections, args.duration)
+                    print(line, flush=True)
+                    with contextlib.suppress(ValueError):
+                        rates[name] = float(line.split()[1])
+            print_ratios(rates)
     shutil.rmtree(workdir, ignore_errors=True)
 
 

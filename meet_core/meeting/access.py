@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.http.errors import permission_denied
 from meet_core.identity.livekit_auth import LiveKitCaller, livekit_caller
-from meet_core.rooms.lookup import get_role, get_room_or_404
+from meet_core.rooms.lookup import get_room_and_role_or_404, get_room_or_404
 from meet_core.rooms.models import PRIVILEGED_ROLES, Room
 from meet_core.users.models import User
 
@@ -27,8 +27,8 @@ def livekit_room_name(room: Room) -> str:
 
 async def privileged_room(db_session: AsyncSession, room_key: str, user: User) -> Room:
     """The room (404 if unknown) when ``user`` administers or owns it, else 403."""
-    room = await get_room_or_404(db_session, room_key)
-    if await get_role(db_session, room, user) not in PRIVILEGED_ROLES:
+    room, role = await get_room_and_role_or_404(db_session, room_key, user)
+    if role not in PRIVILEGED_ROLES:
         raise permission_denied(PRIVILEGES_REQUIRED)
     return room
 

@@ -22,7 +22,7 @@ from meet_core.http.errors import not_found
 from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.sessions import provide_user
 from meet_core.rooms import pagination, service
-from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_role, get_room_or_404
+from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404
 from meet_core.rooms.schemas import validate_room_input
 from meet_core.rooms.serializers import room_payload, unregistered_room_payload
 from meet_core.rooms.slugs import slugify
@@ -94,12 +94,11 @@ async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]
 async def _update(
     request: Request[Any, Any, Any], db_session: AsyncSession, user: User, room_key: str, *, partial: bool
 ) -> dict[str, Any]:
-    room = await get_room_or_404(db_session, room_key)
-    service.require_privileged(await get_role(db_session, room, user))
+    room, role = await get_room_and_role_or_404(db_session, room_key, user)
+    service.require_privileged(role)
     data = validate_room_input(await read_json_object(request), partial=partial)
     await service.update_room(request, db_session, room, data)
-    role, accesses = await service.role_and_accesses(db_session, room, user)
-    return await room_payload(request, room, user, role, accesses)
+    return await room_payload(request, room, user, role, await service.accesses_of(db_session, room, role))
 
 
 @put(ROOM, summary="Replace a room's settings", tags=TAGS)
@@ -123,8 +122,8 @@ async def delete_room(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]
 ) -> None:
     """Owners only (administrators get 403); accesses and recordings go with the room."""
-    room = await get_room_or_404(db_session, room_key)
-    await service.delete_room(request, db_session, room, await get_role(db_session, room, current_user))
+    room, role = await get_room_and_role_or_404(db_session, room_key, current_user)
+    await service.delete_room(request, db_session, room, role)
 
 
 ROUTES = [list_rooms, create_room, retrieve_room, update_room, partial_update_room, delete_room]

@@ -170,9 +170,14 @@ async def role_and_accesses(
 ) -> tuple[str | None, AccessRows]:
     """The caller's role and, when privileged, the room's accesses (two queries at most)."""
     role = await get_role(db_session, room, user)
+    return role, await accesses_of(db_session, room, role)
+
+
+async def accesses_of(db_session: AsyncSession, room: Room, role: str | None) -> AccessRows:
+    """The room's accesses (with users) for a caller of ``role``: none unless privileged."""
     if role not in PRIVILEGED_ROLES:
-        return role, []
-    return role, (await accesses_by_room(db_session, [room.id])).get(room.id, [])
+        return []
+    return (await accesses_by_room(db_session, [room.id])).get(room.id, [])
 
 
 async def count_rooms(db_session: AsyncSession, user: User) -> int:

@@ -396,3 +396,18 @@ async def test_worker_cache_forgets_every_url_key_of_a_changed_room(meet_app):
         for key in keys:
             body = (await stranger.get(f"{API}/rooms/{key}/")).json()
             assert (body["id"], body["access_level"]) == (str(room.id), "trusted"), key
+
+
+async def test_privileged_routes_read_room_and_role_in_one_query(meet_app, count_queries):
+    """Update and delete find the room and the caller's role with one outer-join query."""
+    meet = await meet_app()
+    owner = await meet.create_user()
+    room = await meet.create_room("Joined", accesses=[(owner, "owner")])
+    await meet.login(owner)
+    with count_queries(meet) as statements:
+        response = await meet.client.patch(f"{API}/rooms/{room.id}/", json={"access_level": "trusted"})
+    assert response.status_code == 200
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    # the session's user, the room with the caller's role, the accesses with their users
+    assert len(selects) == 3, selects
+    assert "JOIN meet_resource_access" in selects[1] and "meet_room" in selects[1]

@@ -21,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meet_core.db.request_session import request_db_session
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
-from meet_core.http.errors import ApiError, FieldErrors, not_found, permission_denied
+from meet_core.http.errors import ApiError, FieldErrors, not_found
 from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.sessions import provide_user
 from meet_core.livekit.color import generate_color
+from meet_core.meeting.access import privileged_room
 from meet_core.rooms.join import can_join_directly, livekit_config
-from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_role, get_room_or_404, parse_uuid
-from meet_core.rooms.models import PRIVILEGED_ROLES, AccessLevel, Room
+from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404, parse_uuid
+from meet_core.rooms.models import AccessLevel, Room
 from meet_core.rooms.service import read_room
 from meet_core.state import settings as app_settings
 from meet_core.throttle import Throttle, client_ip, count_hit
@@ -52,7 +53,6 @@ class RoomInfo(msgspec.Struct, frozen=True):
         )
 
 
-PRIVILEGES_REQUIRED = "You must have privileges on room to perform this action."
 USERNAME_MAX_LENGTH = 255
 _STATE_ATTRIBUTE = "meet_lobby"
 
@@ -168,13 +168,6 @@ def _decision(body: dict[str, Any]) -> tuple[str, bool]:
     return pid, allow
 
 
-async def _privileged(db_session: AsyncSession, room_key: str, user: User) -> Room:
-    room = await get_room_or_404(db_session, room_key)
-    if await get_role(db_session, room, user) not in PRIVILEGED_ROLES:
-        raise permission_denied(PRIVILEGES_REQUIRED)
-    return room
-
-
 # ---------------------------------------------------------------------------------- handlers
 
 
@@ -214,8 +207,8 @@ async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIR
             room = RoomInfo.of(cached)
         else:
             db_session = request_db_session(request)
-            room_row = await get_room_or_404(db_session, room_key)
-            room, role = RoomInfo.of(room_row), await get_role(db_session, room_row, user)
+            room_row, role = await get_room_and_role_or_404(db_session, room_key, user)
+            room = RoomInfo.of(room_row)
     except ApiError:
         await count_hit(request, hit)  # a refused request counts too, and 429 comes first
         raise
@@ -266,7 +259,7 @@ async def enter(
 ) -> dict[str, str]:
     """Admit (``allow_entry: true``) or refuse a participant of the lobby."""
     pid, allow = _decision(await read_json_object(request))
-    room = await _privileged(db_session, room_key, current_user)
+    room = await privileged_room(db_session, room_key, current_user)
     if room.access_level == AccessLevel.PUBLIC.value:
         raise ApiError(404, {"message": "Room has no lobby system."})
     if not await lobby_service(request).decide(str(room.id), pid, allow):
@@ -279,7 +272,7 @@ async def waiting_participants(
     request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, current_user: User
 ) -> dict[str, list[dict[str, str]]]:
     """The participants waiting in the lobby, in arrival order (public rooms have no lobby)."""
-    room = await _privileged(db_session, room_key, current_user)
+    room = await privileged_room(db_session, room_key, current_user)
     if room.access_level == AccessLevel.PUBLIC.value:
         return {"participants": []}
     entries = await lobby_service(request).waiting(str(room.id))
