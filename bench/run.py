@@ -194,6 +194,7 @@ class Result:
         return (
             f"{self.name:<14} {rps:>9.0f} req/s   p50 {pct(0.50):6.2f} ms   p99 {pct(0.99):6.2f} ms   "
             f"mean {statistics.fmean(lat) * 1000:6.2f} ms   errors {self.errors}"
+            + (f" {self.statuses}" if self.errors else "")
         )
 
 
