@@ -115,10 +115,7 @@ async def throttle(request: Request[Any, Any, Any], scope: str, key: str, rate: 
 
 async def count_hit(request: Request[Any, Any, Any], hit: Throttle) -> None:
     """Count ``hit`` (one round trip); 429 when its window is over the rate."""
-    client = valkey_client(request)
-    script = request.app.state.get("throttle_script")
-    if script is None:
-        script = request.app.state.throttle_script = client.register_script(_THROTTLE)
+    script = valkey_client(request).register_script(_THROTTLE)  # a name for EVALSHA, no I/O
     wait = int(await script(keys=[hit.key], args=[hit.period, hit.limit]))
     if wait:
         raise throttled(wait)
