@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.http.errors import not_found
@@ -24,6 +24,12 @@ def parse_uuid(key: str) -> uuid.UUID | None:
         return uuid.UUID(key)
     except (ValueError, AttributeError):
         return None
+
+
+def room_key_filter(key: str) -> ColumnElement[bool]:
+    """The WHERE clause of a URL key: the room's id when ``key`` is a UUID, else its slug."""
+    room_id = parse_uuid(key)
+    return Room.id == room_id if room_id is not None else Room.slug == slugify(key)
 
 
 async def find_room(db_session: AsyncSession, key: str) -> Room | None:
@@ -52,11 +58,13 @@ async def get_room_and_role_or_404(
     """
     if user is None:
         return await get_room_or_404(db_session, key), None
-    room_id = parse_uuid(key)
-    query = select(Room, ResourceAccess.role).outerjoin(
-        ResourceAccess, and_(ResourceAccess.resource_id == Room.id, ResourceAccess.user_id == user.id)
+    query = (
+        select(Room, ResourceAccess.role)
+        .outerjoin(
+            ResourceAccess, and_(ResourceAccess.resource_id == Room.id, ResourceAccess.user_id == user.id)
+        )
+        .where(room_key_filter(key))
     )
-    query = query.where(Room.id == room_id) if room_id is not None else query.where(Room.slug == slugify(key))
     row = (await db_session.execute(query)).first()
     if row is None:
         raise not_found(ROOM_NOT_FOUND)

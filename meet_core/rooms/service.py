@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.http.errors import FieldErrors, permission_denied
 from meet_core.rooms import creation_callback, metadata
-from meet_core.rooms.lookup import get_role, parse_uuid
+from meet_core.rooms.lookup import get_role, parse_uuid, room_key_filter
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
 from meet_core.rooms.schemas import SLUG_MAX_LENGTH, RoomInput
 from meet_core.rooms.slugs import slugify
@@ -120,9 +120,7 @@ async def read_room(
         room = cache.get(key)
         if room is not None:
             return room
-    room_id = parse_uuid(key)
-    query = select(*_ROOM_COLUMNS)
-    query = query.where(Room.id == room_id) if room_id is not None else query.where(Room.slug == slugify(key))
+    query = select(*_ROOM_COLUMNS).where(room_key_filter(key))
     if db_session is not None and db_session.in_transaction():
         found = (await db_session.execute(query)).mappings().first()
     else:
