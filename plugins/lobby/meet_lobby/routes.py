@@ -11,7 +11,6 @@ import functools
 import uuid
 from typing import Any
 
-import msgspec
 from litestar import Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
@@ -25,10 +24,10 @@ from meet_core.http.errors import ApiError, FieldErrors, not_found
 from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.sessions import provide_user
 from meet_core.livekit.color import generate_color
-from meet_core.meeting.access import privileged_room
+from meet_core.meeting.access import livekit_room_name, privileged_room
 from meet_core.rooms.join import can_join_directly, livekit_config
 from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404, parse_uuid
-from meet_core.rooms.models import AccessLevel, Room
+from meet_core.rooms.models import AccessLevel
 from meet_core.rooms.service import read_room
 from meet_core.state import settings as app_settings
 from meet_core.throttle import Throttle, client_ip, count_hit
@@ -37,20 +36,6 @@ from meet_lobby.service import Entry, LobbyService
 from meet_lobby.settings import LobbySettings
 
 PLUGIN_NAME = "lobby"
-
-
-class RoomInfo(msgspec.Struct, frozen=True):
-    """What the lobby needs of a room."""
-
-    id: str
-    access_level: str
-    configuration: dict[str, Any]
-
-    @classmethod
-    def of(cls, room: Room) -> RoomInfo:
-        return cls(
-            id=str(room.id), access_level=room.access_level, configuration=dict(room.configuration or {})
-        )
 
 
 USERNAME_MAX_LENGTH = 255
@@ -200,20 +185,18 @@ async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIR
     role: str | None = None
     try:
         username = _username(await read_json_object(request))
-        if user is None:
-            cached = await read_room(request, None, room_key)
-            if cached is None:
+        if user is None:  # the core's cached room: read only
+            found = await read_room(request, None, room_key)
+            if found is None:
                 raise not_found(ROOM_NOT_FOUND)
-            room = RoomInfo.of(cached)
+            room = found
         else:
-            db_session = request_db_session(request)
-            room_row, role = await get_room_and_role_or_404(db_session, room_key, user)
-            room = RoomInfo.of(room_row)
+            room, role = await get_room_and_role_or_404(request_db_session(request), room_key, user)
     except ApiError:
         await count_hit(request, hit)  # a refused request counts too, and 429 comes first
         raise
     pid = cookie_pid or str(uuid.uuid4())
-    room_name = room.id
+    room_name = livekit_room_name(room)
     background: BackgroundTask | None = None
 
     if can_join_directly(room.access_level, user, role):  # recomputed on every call, never stored
