@@ -204,8 +204,8 @@ def create_served_app() -> Litestar:
 
     A full garbage collection walks every tracked object, and start-up leaves about 170,000
     of them (routes, models, the colour cache...): a pause of about 100 ms every 20,000
-    requests or so, felt by every request in flight (it showed in the p99). ``gc.freeze()`` moves them out of
-    the collector's sight, so the pauses only walk what the requests created.
+    requests or so, felt by every request in flight (it showed in the p99). ``gc.freeze()``
+    moves them out of the collector's sight, so the pauses only walk what requests created.
     """
     app = create_app()
     gc.collect()

@@ -54,15 +54,6 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def sends_cookies(request: Request[Any, Any, Any]) -> bool:
-    """Whether the request has a ``Cookie`` header at all, read from the raw ASGI headers.
-
-    Asked first on the join path: an anonymous caller without cookies then costs neither
-    the header mapping nor the cookie parsing Litestar would build for ``request.cookies``.
-    """
-    return any(name == b"cookie" for name, _ in request.scope["headers"])
-
-
 async def load_session(request: Request[Any, Any, Any]) -> tuple[str, SessionData] | None:
     """The request's session (id and data), read once per request."""
     cached = request.scope.get(_SCOPE_SESSION, _MISSING)  # type: ignore[call-overload]
@@ -180,8 +171,14 @@ async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession
 
 
 def has_session_cookie(request: Request[Any, Any, Any]) -> bool:
-    """Whether the request carries a session cookie (a cookieless request parses no cookie)."""
-    return sends_cookies(request) and bool(request.cookies.get(core_settings(request).session_cookie_name))
+    """Whether the request carries a session cookie.
+
+    The raw ASGI headers are looked at first: a caller without any cookie (the anonymous
+    join) costs neither the header mapping nor the cookie parsing of ``request.cookies``.
+    """
+    if not any(name == b"cookie" for name, _ in request.scope["headers"]):
+        return False
+    return bool(request.cookies.get(core_settings(request).session_cookie_name))
 
 
 async def provide_user(request: Request[Any, Any, Any]) -> User | None:

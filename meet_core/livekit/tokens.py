@@ -3,8 +3,8 @@
 Pure functions: no settings, no request, no database. Callers resolve the identity (OIDC
 ``sub`` or an anonymous/lobby id), the display name (:func:`display_name`), the publish sources
 (:func:`resolve_sources`) and the colour (``meet_core.livekit.color.generate_color``), then call
-:func:`mint_token`. Signing is done by ``livekit.api.AccessToken`` (PyJWT, HS256, ``iss`` =
-API key); nothing here touches crypto.
+:func:`mint_token`. The token is the one ``livekit.api.AccessToken`` would sign (HS256,
+``iss`` = API key), built faster (see "Speed" below); no crypto is written here.
 
 Compatibility choices (for docs/compatibility.md):
 
