@@ -70,14 +70,22 @@ def check_string(
     return text
 
 
-def check_boolean(data: dict[str, Any], name: str, errors: dict[str, Any]) -> Any:
-    """A required BooleanField (DRF also accepts "true", 1, "on"...)."""
+def _required(data: dict[str, Any], name: str, errors: dict[str, Any]) -> Any:
+    """The value of a required, non-nullable field, else INVALID with DRF's error recorded."""
     value = data.get(name, _MISSING)
     if value is _MISSING:
         errors[name] = [REQUIRED]
         return INVALID
     if value is None:
         errors[name] = [NULL]
+        return INVALID
+    return value
+
+
+def check_boolean(data: dict[str, Any], name: str, errors: dict[str, Any]) -> Any:
+    """A required BooleanField (DRF also accepts "true", 1, "on"...)."""
+    value = _required(data, name, errors)
+    if value is INVALID:
         return INVALID
     try:
         if value in _TRUE:
@@ -103,12 +111,8 @@ def check_dict(data: dict[str, Any], name: str, errors: dict[str, Any]) -> Any:
 
 def check_choice(data: dict[str, Any], name: str, errors: dict[str, Any], choices: tuple[str, ...]) -> Any:
     """A required ChoiceField."""
-    value = data.get(name, _MISSING)
-    if value is _MISSING:
-        errors[name] = [REQUIRED]
-        return INVALID
-    if value is None:
-        errors[name] = [NULL]
+    value = _required(data, name, errors)
+    if value is INVALID:
         return INVALID
     if not isinstance(value, str) or value not in choices:
         errors[name] = [f'"{value}" is not a valid choice.']
