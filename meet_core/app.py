@@ -37,6 +37,7 @@ from meet_core.http.errors import exception_handlers
 from meet_core.identity.oidc import oidc_lifespan
 from meet_core.identity.sessions import provide_current_user, provide_user
 from meet_core.livekit.client import open_livekit
+from meet_core.pipelined_valkey import PipelinedValkey
 from meet_core.plugins.facade import MeetHooks
 from meet_core.plugins.manager import build_plugin_manager
 from meet_core.routes import CORE_ROUTE_MODULES
@@ -131,6 +132,7 @@ def _lifespan(settings: Settings, hooks: MeetHooks) -> Any:
             private = PrivateValkey(core.meet_data_dir)
             url = await asyncio.to_thread(private.start)
         app.state.valkey = connect(url)
+        app.state.pipelined_valkey = PipelinedValkey(url)
         try:
             async with open_livekit(core) as livekit, AsyncExitStack() as stack:
                 app.state.livekit = livekit
@@ -138,6 +140,7 @@ def _lifespan(settings: Settings, hooks: MeetHooks) -> Any:
                     await stack.enter_async_context(context)
                 yield
         finally:
+            await app.state.pipelined_valkey.aclose()
             await app.state.valkey.aclose()
             if private is not None:
                 await asyncio.to_thread(private.stop)

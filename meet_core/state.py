@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
     from livekit.api import LiveKitAPI
 
+    from meet_core.pipelined_valkey import PipelinedValkey
     from meet_core.plugins.facade import MeetHooks
     from meet_core.settings import Settings
     from meet_core.settings.core import CoreSettings
@@ -43,6 +44,15 @@ def hooks(holder: _HasApp | Litestar) -> MeetHooks:
 def valkey_client(holder: _HasApp | Litestar) -> valkey.Valkey:
     """The application's Valkey client (opened in the lifespan)."""
     return _state(holder).valkey  # type: ignore[no-any-return]
+
+
+def pipelined_valkey(holder: _HasApp | Litestar) -> PipelinedValkey:
+    """The application's Valkey client for single commands and scripts on request paths.
+
+    Cheaper per call than :func:`valkey_client` (calls are pipelined automatically); see
+    ``meet_core.pipelined_valkey`` for what it cannot do.
+    """
+    return _state(holder).pipelined_valkey  # type: ignore[no-any-return]
 
 
 def livekit_api(holder: _HasApp | Litestar) -> LiveKitAPI:

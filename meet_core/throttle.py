@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 from litestar import Request
 
 from meet_core.http.errors import ApiError
-from meet_core.state import valkey_client
+from meet_core.pipelined_valkey import Script
+from meet_core.state import pipelined_valkey
 
 _PERIODS = {
     "s": 1,
@@ -49,7 +50,7 @@ local function over_limit(key, period, limit)
 end
 """
 
-_THROTTLE = (
+_THROTTLE = Script.of(
     THROTTLE_LUA
     + """
 local wait = over_limit(KEYS[1], ARGV[1], ARGV[2])
@@ -115,7 +116,6 @@ async def throttle(request: Request[Any, Any, Any], scope: str, key: str, rate: 
 
 async def count_hit(request: Request[Any, Any, Any], hit: Throttle) -> None:
     """Count ``hit`` (one round trip); 429 when its window is over the rate."""
-    script = valkey_client(request).register_script(_THROTTLE)  # a name for EVALSHA, no I/O
-    wait = int(await script(keys=[hit.key], args=[hit.period, hit.limit]))
+    wait = int(await pipelined_valkey(request).run_script(_THROTTLE, [hit.key], [hit.period, hit.limit]))
     if wait:
         raise throttled(wait)

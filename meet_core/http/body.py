@@ -8,6 +8,7 @@ import msgspec
 from litestar import Request
 
 from meet_core.http.errors import ApiError, detail
+from meet_core.http.raw import header
 
 
 async def read_json_object(request: Request[Any, Any, Any], *, allow_empty: bool = True) -> dict[str, Any]:
@@ -15,7 +16,7 @@ async def read_json_object(request: Request[Any, Any, Any], *, allow_empty: bool
 
     An empty body reads as ``{}`` (DRF does the same), a form-encoded one is a 415.
     """
-    content_type = request.headers.get("content-type", "")
+    content_type = header(request, b"content-type") or ""
     raw = await request.body()
     if not raw.strip():
         if allow_empty:

@@ -24,7 +24,8 @@ from valkey.asyncio import Valkey
 
 from meet_core.db.request_session import request_db_session
 from meet_core.http.errors import not_authenticated, permission_denied
-from meet_core.state import core_settings, valkey_client
+from meet_core.http.raw import cookie
+from meet_core.state import core_settings, pipelined_valkey, valkey_client
 from meet_core.users.models import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -60,9 +61,9 @@ async def load_session(request: Request[Any, Any, Any]) -> tuple[str, SessionDat
     if cached is not _MISSING:
         return cached  # type: ignore[return-value]
     result = None
-    session_id = request.cookies.get(core_settings(request).session_cookie_name)
+    session_id = cookie(request, core_settings(request).session_cookie_name)
     if session_id:
-        raw = await valkey_client(request).get(_key(session_id))
+        raw = await pipelined_valkey(request).execute("GET", _key(session_id))
         if raw is not None:
             try:
                 result = (session_id, _decoder.decode(raw))
@@ -171,14 +172,8 @@ async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession
 
 
 def has_session_cookie(request: Request[Any, Any, Any]) -> bool:
-    """Whether the request carries a session cookie.
-
-    The raw ASGI headers are looked at first: a caller without any cookie (the anonymous
-    join) costs neither the header mapping nor the cookie parsing of ``request.cookies``.
-    """
-    if not any(name == b"cookie" for name, _ in request.scope["headers"]):
-        return False
-    return bool(request.cookies.get(core_settings(request).session_cookie_name))
+    """Whether the request carries a session cookie (read without parsing every cookie)."""
+    return bool(cookie(request, core_settings(request).session_cookie_name))
 
 
 async def provide_user(request: Request[Any, Any, Any]) -> User | None:

@@ -19,7 +19,7 @@ from meet_core.plugins import JoinDecision, hookimpl
 from meet_core.rooms.lookup import parse_uuid
 from meet_core.rooms.models import AccessLevel, Room
 from meet_core.settings import Settings
-from meet_core.state import livekit_api, valkey_client
+from meet_core.state import livekit_api, pipelined_valkey
 from meet_core.users.models import User
 from meet_lobby.routes import PLUGIN_NAME, ROUTES, cookie_participant_id, lobby_service, set_lobby_service
 from meet_lobby.service import LobbyService
@@ -58,7 +58,7 @@ class LobbyPlugin:
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
         """One service per application, bound to the app's Valkey and LiveKit clients."""
         assert self.settings is not None, "meet_configure runs before the application starts"
-        set_lobby_service(app, LobbyService(self.settings, valkey_client(app), livekit_api(app)))
+        set_lobby_service(app, LobbyService(self.settings, pipelined_valkey(app), livekit_api(app)))
         try:
             yield
         finally:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from typing import Any
 
@@ -21,6 +22,7 @@ from meet_core.db.request_session import request_db_session
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import ApiError, FieldErrors, not_found
+from meet_core.http.raw import cookie, header
 from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.sessions import provide_user
 from meet_core.livekit.color import generate_color
@@ -60,10 +62,17 @@ def set_lobby_service(app: Any, service: LobbyService | None) -> None:
     setattr(app.state, _STATE_ATTRIBUTE, service)
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def cookie_participant_id(request: Request[Any, Any, Any], cookie_name: str) -> str | None:
     """The participant id of the lobby cookie, canonical; None when absent or not a UUID."""
-    raw = request.cookies.get(cookie_name)
-    parsed = parse_uuid(raw) if raw and len(raw) <= 64 else None
+    raw = cookie(request, cookie_name)
+    if not raw or len(raw) > 64:
+        return None
+    if _CANONICAL_UUID.fullmatch(raw):  # as the server sets it: no need to parse
+        return raw
+    parsed = parse_uuid(raw)
     return str(parsed) if parsed is not None else None
 
 
@@ -71,7 +80,7 @@ def is_https(request: Request[Any, Any, Any]) -> bool:
     """Served over HTTPS, directly or behind a proxy that says so."""
     if request.scope["scheme"] == "https":
         return True
-    forwarded = request.headers.get("x-forwarded-proto", "")
+    forwarded = header(request, b"x-forwarded-proto") or ""
     return forwarded.split(",")[0].strip().lower() == "https"
 
 

@@ -25,8 +25,8 @@ from typing import Any, Literal
 
 import msgspec
 from livekit import api
-from valkey.asyncio import Valkey
 
+from meet_core.pipelined_valkey import PipelinedValkey, Script
 from meet_core.throttle import THROTTLE_LUA, Throttle, throttled
 from meet_lobby.settings import LobbySettings
 
@@ -53,7 +53,7 @@ end
 # throttle period (s), throttle limit. Counts the request against its throttle first (the
 # core's ``over_limit``: one round trip for both). Returns {-1, wait} when throttled, else
 # {created (0|1), status, username, color}.
-POLL = (
+POLL = Script.of(
     THROTTLE_LUA
     + """
 local wait = over_limit(KEYS[4], ARGV[5], ARGV[6])
@@ -87,7 +87,7 @@ return {1, 'waiting', ARGV[2], ARGV[3]}
 
 # KEYS: participant, waiting, all. ARGV: pid, new status, ttl (ms).
 # Returns 1 when updated, 0 when there is no entry (a corrupt one is deleted first).
-DECIDE = (
+DECIDE = Script.of(
     _NOW
     + _INDEX
     + """
@@ -109,7 +109,7 @@ return 1
 )
 
 # KEYS: waiting. ARGV: participant key prefix. Returns flat {pid, username, color, since, ...}.
-LIST_WAITING = (
+LIST_WAITING = Script.of(
     _NOW
     + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -131,18 +131,18 @@ return out
 
 # KEYS: participant. ARGV: LiveKit participant sid. An admitted participant (re)joined the
 # meeting: remember this connection and give the admission back its full deadline.
-JOINED = """
+JOINED = Script.of("""
 if redis.call('HGET', KEYS[1], 'status') ~= 'accepted' then return 0 end
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'sid', ARGV[1]) end
 local deadline = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
 if deadline and deadline > 0 then redis.call('PEXPIREAT', KEYS[1], deadline) end
 return 1
-"""
+""")
 
 # KEYS: participant. ARGV: grace (ms), LiveKit participant sid. The admission of a participant
 # who left lasts the grace period only; a departure of an older connection (LiveKit may report
 # it after the new one joined) is ignored.
-LEFT = """
+LEFT = Script.of("""
 if redis.call('HGET', KEYS[1], 'status') ~= 'accepted' then return 0 end
 local current = redis.call('HGET', KEYS[1], 'sid')
 if current and ARGV[2] ~= '' and current ~= ARGV[2] then return 0 end
@@ -154,10 +154,17 @@ end
 local left = redis.call('PTTL', KEYS[1])
 if left < 0 or left > grace then redis.call('PEXPIRE', KEYS[1], grace) end
 return 1
-"""
+""")
+
+# KEYS: participant, waiting, all. ARGV: pid. Deletes the participant's entry.
+FORGET = Script.of("""
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+""")
 
 # KEYS: waiting, all. ARGV: participant key prefix. Deletes every entry of the room.
-CLEAR_ROOM = """
+CLEAR_ROOM = Script.of("""
 local n = 0
 for _, key in ipairs(KEYS) do
   for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
@@ -166,7 +173,7 @@ for _, key in ipairs(KEYS) do
 end
 redis.call('DEL', KEYS[1], KEYS[2])
 return n
-"""
+""")
 
 
 class Entry(msgspec.Struct, frozen=True):
@@ -189,16 +196,10 @@ def _ms(seconds: float) -> int:
 class LobbyService:
     """The lobby of one application: its Valkey scripts, settings and LiveKit client."""
 
-    def __init__(self, settings: LobbySettings, valkey: Valkey, livekit: api.LiveKitAPI) -> None:
+    def __init__(self, settings: LobbySettings, valkey: PipelinedValkey, livekit: api.LiveKitAPI) -> None:
         self.settings = settings
         self.valkey = valkey
         self.livekit = livekit
-        self._poll = valkey.register_script(POLL)
-        self._decide = valkey.register_script(DECIDE)
-        self._list = valkey.register_script(LIST_WAITING)
-        self._left = valkey.register_script(LEFT)
-        self._joined = valkey.register_script(JOINED)
-        self._clear = valkey.register_script(CLEAR_ROOM)
         self._notification = json.dumps({"type": settings.lobby_notification_type}).encode()
 
     # ---------------------------------------------------------------------------- keys
@@ -215,7 +216,7 @@ class LobbyService:
     async def get(self, room_id: str, pid: str) -> Entry | None:
         """The stored entry, or None (absent or unreadable); does not touch its TTL."""
         key = self._keys(room_id, pid)[0]
-        values: list[Any] = await self.valkey.hmget(key, ["status", "username", "color"])  # type: ignore[misc]
+        values: list[Any] = await self.valkey.execute("HMGET", key, "status", "username", "color")
         status, username, color = values
         if status is None or username is None or color is None:
             return None
@@ -231,9 +232,10 @@ class LobbyService:
 
         ``hit`` is counted in the same script, first: 429 (nothing changed) when over its rate.
         """
-        result = await self._poll(
-            keys=[*self._keys(room_id, pid), hit.key],
-            args=[pid, username, color, _ms(self.settings.lobby_waiting_timeout), hit.period, hit.limit],
+        result = await self.valkey.run_script(
+            POLL,
+            [*self._keys(room_id, pid), hit.key],
+            [pid, username, color, _ms(self.settings.lobby_waiting_timeout), hit.period, hit.limit],
         )
         if int(result[0]) < 0:
             raise throttled(int(result[1]))
@@ -245,12 +247,14 @@ class LobbyService:
         """Admit or refuse ``pid`` whatever its current status; False when it has no entry."""
         s = self.settings
         status, ttl = ("accepted", s.lobby_accepted_timeout) if accept else ("denied", s.lobby_denied_timeout)
-        return bool(int(await self._decide(keys=self._keys(room_id, pid), args=[pid, status, _ms(ttl)])))
+        return bool(
+            int(await self.valkey.run_script(DECIDE, self._keys(room_id, pid), [pid, status, _ms(ttl)]))
+        )
 
     async def waiting(self, room_id: str) -> list[Entry]:
         """The waiting participants of a room, in arrival order."""
         base = self._room(room_id)
-        flat = await self._list(keys=[f"{base}waiting"], args=[f"{base}p:"])
+        flat = await self.valkey.run_script(LIST_WAITING, [f"{base}waiting"], [f"{base}p:"])
         rows = [flat[i : i + 4] for i in range(0, len(flat), 4)]
         rows.sort(key=lambda row: int(row[3]))
         return [
@@ -260,26 +264,21 @@ class LobbyService:
 
     async def forget(self, room_id: str, pid: str) -> None:
         """Delete ``pid``'s entry (a participant removed by a room administrator)."""
-        participant, waiting, every = self._keys(room_id, pid)
-        async with self.valkey.pipeline(transaction=True) as pipe:
-            pipe.delete(participant)
-            pipe.zrem(waiting, pid)
-            pipe.zrem(every, pid)
-            await pipe.execute()
+        await self.valkey.run_script(FORGET, self._keys(room_id, pid), [pid])
 
     async def participant_joined(self, room_id: str, pid: str, sid: str) -> None:
         """An admitted participant is in the meeting: restore the admission's full deadline."""
-        await self._joined(keys=self._keys(room_id, pid)[:1], args=[sid])
+        await self.valkey.run_script(JOINED, self._keys(room_id, pid)[:1], [sid])
 
     async def participant_left(self, room_id: str, pid: str, sid: str) -> None:
         """Shorten ``pid``'s admission to ``LOBBY_REJOIN_TIMEOUT`` (0: forget it now)."""
         grace = self.settings.lobby_rejoin_timeout
-        await self._left(keys=self._keys(room_id, pid)[:1], args=[round(grace * 1000), sid])
+        await self.valkey.run_script(LEFT, self._keys(room_id, pid)[:1], [round(grace * 1000), sid])
 
     async def clear_room(self, room_id: str) -> None:
         """Delete every entry of a room (the meeting is over)."""
         base = self._room(room_id)
-        await self._clear(keys=[f"{base}waiting", f"{base}all"], args=[f"{base}p:"])
+        await self.valkey.run_script(CLEAR_ROOM, [f"{base}waiting", f"{base}all"], [f"{base}p:"])
 
     # ----------------------------------------------------------------------- LiveKit
 
