@@ -10,11 +10,16 @@ lobby plugin, then:
 2. ``capacity``: N waiting participants (arriving 500 per second) each poll request-entry every
    second across the M rooms while each room's admin polls waiting-participants every second;
    N grows step by step and the largest N whose p99 stays under the target (100 ms) is reported.
+   With ``--wrk`` the load comes from two wrk processes instead of this process's asyncio
+   client (which, beyond N = 1,000, takes the CPU the server needs): after a creation pass (the
+   N participants join the lobby, not measured), one wrk keeps N connections each sending a
+   poll about once per second, another the M admins' lists (see ``capacity_wrk``).
 
 Run from the repository root::
 
     /work/venv/bin/python bench/lobby.py --workers 2 --rooms 50 --duration 10
     /work/venv/bin/python bench/lobby.py --database postgres --wrk   # a throwaway cluster
+    /work/venv/bin/python bench/lobby.py --only capacity --wrk --duration 8 --steps 1000,2000,5000
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import contextlib
 import json
 import os
 import random
+import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -32,13 +39,22 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import aiohttp  # only to wait for the server to start
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 2.0  # seconds of each capacity step not measured once everybody has arrived
 ARRIVALS_PER_SECOND = 500  # participants join the lobby at this pace, then everybody polls
+# wrk capacity mode: the server's LOBBY_WAITING_TIMEOUT (s), so that the entries of the creation
+# pass outlive it and the start of the measured phase (only the number given to PEXPIRE changes)
+WRK_WAITING_TIMEOUT = 60
+CREATION_TASKS = 32  # concurrent connections of the creation pass
+# Participants' requests/s below this fraction of the expected rate (``expected_rate``): some
+# connections stalled and the load was not applied.
+WRK_MIN_RATE = 0.8
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins" / "lobby"), str(ROOT / "bench")]
 
 from run import ensure_database, postgres_cluster  # noqa: E402 (bench/run.py, beside this file)
@@ -82,9 +98,17 @@ def _fake_livekit_process(port: int) -> subprocess.Popen[bytes]:
 class Setup:
     """Valkey, fake LiveKit, database with rooms and admin sessions, and the server process."""
 
-    def __init__(self, workers: int, rooms: int, throttle: str, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        workers: int,
+        rooms: int,
+        throttle: str,
+        database_url: str | None = None,
+        waiting_timeout: float | None = None,
+    ) -> None:
         self.workers, self.room_count, self.throttle = workers, rooms, throttle
         self.database_url = database_url
+        self.waiting_timeout = waiting_timeout  # LOBBY_WAITING_TIMEOUT; None: the default (3 s)
         self.database = (database_url or "sqlite").split(":")[0].split("+")[0]
         self.tmp = Path(tempfile.mkdtemp(prefix="meet-bench-lobby-"))
         self.rooms: list[str] = []
@@ -114,6 +138,8 @@ class Setup:
             "MEET_DATA_DIR": str(self.tmp),
             "REQUEST_ENTRY_THROTTLE_RATES": self.throttle,
         }
+        if self.waiting_timeout is not None:
+            env["LOBBY_WAITING_TIMEOUT"] = str(self.waiting_timeout)
         app = create_app(env=env, plugins=[LobbyPlugin])
         await create_schema(app)
         client = valkey.Valkey.from_url(self.valkey.url)
@@ -168,6 +194,17 @@ class Setup:
                 await asyncio.sleep(0.2)
         self.url, self.port = url, port
         return url
+
+    def clear_lobby(self) -> int:
+        """Delete every lobby key (entries left by the throughput part, say); returns how many."""
+        import valkey
+
+        client = valkey.Valkey.from_url(self.valkey.url)
+        try:
+            keys = list(client.scan_iter(match="lobby:*", count=1000))
+            return cast(int, client.delete(*keys)) if keys else 0  # a sync client: an int
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.process is not None:
@@ -346,6 +383,278 @@ async def capacity_step(setup: Setup, participants: int, seconds: float) -> tupl
     return polls, lists
 
 
+# wrk capacity mode ------------------------------------------------------------------------------
+
+# Each connection sends one of the requests of ``requests_file`` (raw HTTP/1.1, separated by NUL
+# bytes), about once per second: a header generated per run sets requests_file, threads and
+# connections (per thread). Thread ``id`` takes every threads-th request and cycles through them,
+# so with as many connections as requests each request goes out about once per second.
+WRK_POLL_LUA = r"""
+local created = {}
+
+function setup(thread)  -- main Lua state, once per thread, before that thread's init()
+  thread:set("id", #created)
+  table.insert(created, thread)
+end
+
+local mine, turn, first_delays = {}, 0, 0
+unexpected = 0  -- non-200 responses of this thread (a global: read by done() through thread:get)
+
+function init(args)
+  math.randomseed(os.time() + 7919 * (id + 1))
+  local file = assert(io.open(requests_file, "rb"))
+  local data = file:read("*a")
+  file:close()
+  local index, position = 0, 1
+  while position <= #data do
+    local stop = string.find(data, "\0", position, true) or (#data + 1)
+    if index % threads == id then mine[#mine + 1] = string.sub(data, position, stop - 1) end
+    index, position = index + 1, stop + 1
+  end
+end
+
+-- wrk calls delay() before every request, the first one of each connection included: those
+-- first delays are spread over [0, 1000) ms so that the first polls are no burst.
+function delay()
+  if first_delays < connections then
+    first_delays = first_delays + 1
+    return math.random(0, 999)
+  end
+  return 1000
+end
+
+function request()
+  turn = turn % #mine + 1
+  return mine[turn]
+end
+
+function response(status, headers, body)
+  if status ~= 200 then unexpected = unexpected + 1 end
+end
+
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(created) do total = total + thread:get("unexpected") end
+  io.write(string.format("non-200 responses: %d\n", total))
+end
+"""
+
+WRK_TIME_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def wrk_ms(text: str) -> float:
+    """A wrk duration (``850.00us``, ``45.12ms``, ``1.20s``, ``2.00m``) in milliseconds."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if match is None:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(match[1]) * WRK_TIME_UNITS[match[2]]
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    mean: float  # ms
+    p50: float
+    p99: float
+    max: float
+    requests: int
+    errors: dict[str, int] = field(default_factory=dict)  # only the non-zero counts
+
+    def summary(self, expected: int | None = None) -> str:
+        rate = f" ({self.rps / expected:4.2f} N)" if expected else ""
+        return (
+            f"{self.rps:8.0f} req/s{rate}  p50 {self.p50:6.1f} ms  p99 {self.p99:6.1f} ms  "
+            f"max {self.max:6.1f} ms  errors {self.errors or 0}"
+        )
+
+
+def parse_wrk(output: str) -> WrkResult:
+    """Requests/s, latencies and error counts from wrk's report (``--latency``, WRK_POLL_LUA)."""
+
+    def find(pattern: str) -> re.Match[str] | None:
+        return re.search(pattern, output, re.MULTILINE)
+
+    rps, total = find(r"^Requests/sec:\s+([\d.]+)"), find(r"^\s*(\d+) requests in ")
+    latency = find(r"^[ \t]+Latency[ \t]+(\S+)[ \t]+(\S+)[ \t]+(\S+)")
+    p50, p99 = find(r"^[ \t]+50%[ \t]+(\S+)"), find(r"^[ \t]+99%[ \t]+(\S+)")
+    if not (rps and total and latency and p50 and p99):
+        raise SystemExit(f"unexpected wrk output:\n{output}")
+    errors: dict[str, int] = {}
+    if sockets := find(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"):
+        for name, value in zip(("connect", "read", "write", "timeout"), sockets.groups(), strict=True):
+            errors[name] = int(value)
+    if status := find(r"Non-2xx or 3xx responses: (\d+)"):  # wrk counts the statuses > 399
+        errors["non-2xx"] = int(status[1])
+    if unexpected := find(r"^non-200 responses: (\d+)"):  # WRK_POLL_LUA's done()
+        errors["non-200"] = int(unexpected[1])
+    return WrkResult(
+        rps=float(rps[1]),
+        mean=wrk_ms(latency[1]),
+        p50=wrk_ms(p50[1]),
+        p99=wrk_ms(p99[1]),
+        max=wrk_ms(latency[3]),
+        requests=int(total[1]),
+        errors={name: count for name, count in errors.items() if count},
+    )
+
+
+async def create_participants(setup: Setup, participants: int) -> tuple[Stats, float]:
+    """The creation pass: each participant joins its room's lobby once (its first request-entry)."""
+    stats, started = Stats(), time.perf_counter()
+
+    async def joiner(first: int) -> None:
+        connection = Connection(setup.port)
+        for index in range(first, participants, CREATION_TASKS):
+            await connection.call(request_entry(setup, index), stats)
+        await connection.close()
+
+    await asyncio.gather(*(joiner(i) for i in range(min(CREATION_TASKS, participants))))
+    return stats, time.perf_counter() - started
+
+
+async def run_wrk_poll(
+    setup: Setup, name: str, requests: list[bytes], threads: int, seconds: float
+) -> asyncio.subprocess.Process:
+    """Start wrk with one connection per request, each sending its share about once a second."""
+    threads = max(1, min(threads, len(requests)))
+    data = setup.tmp / f"{name}.requests"
+    data.write_bytes(b"\0".join(requests))
+    script = setup.tmp / f"{name}.lua"
+    header = f"requests_file, threads, connections = {json.dumps(str(data))}, {threads}, "
+    script.write_text(f"{header}{len(requests) // threads}\n{WRK_POLL_LUA}")
+    command = ["wrk", "-t", str(threads), "-c", str(len(requests)), "-d", f"{max(1, round(seconds))}s"]
+    command += ["--latency", "--timeout", "10s", "-s", str(script), setup.url]
+    return await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+
+
+async def established_connections(port: int) -> int:
+    """Established client connections to ``port`` (``ss``), to check that the load is there."""
+    process = await asyncio.create_subprocess_exec(
+        "ss", "-Htn", "state", "established", f"( dport = :{port} )", stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    return len(out.splitlines())
+
+
+def listen_overflows() -> int | None:
+    """The kernel's count of connections dropped by a full accept queue (TcpExt ListenOverflows).
+
+    ``--backlog 16384`` is capped by ``net.core.somaxconn``; wrk opens its N connections at once.
+    """
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        lines = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines()]
+        names, values = (line for line in lines if line[0] == "TcpExt:")
+        return int(values[names.index("ListenOverflows")])
+    return None
+
+
+def expected_rate(participants: int, seconds: float, latency: float) -> float:
+    """Polls a second that N connections complete in ``seconds`` with a mean ``latency`` (s).
+
+    Each waits a random [0, 1) s, then answer after answer ``latency`` + 1 s of delay(); the
+    request still in flight at the end is not counted (half a cycle lost on average).
+    """
+    completed = max(0.0, (seconds - 0.5 - latency) / (1 + latency) + 0.5)
+    return participants * completed / seconds
+
+
+@dataclass
+class WrkStep:
+    polls: WrkResult
+    lists: WrkResult
+    connections: int  # established connections to the server, sampled mid-run
+
+    def failures(self, participants: int, rooms: int, seconds: float, target: float) -> list[str]:
+        """Why the step does not pass (empty: it passes)."""
+        polls, lists = self.polls, self.lists
+        expected = expected_rate(participants, seconds, polls.mean / 1000)
+        return [
+            *([f"polls p99 {polls.p99:.1f} ms"] if polls.p99 >= target else []),
+            *([f"admins p99 {lists.p99:.1f} ms"] if lists.p99 >= target else []),
+            *([f"polls errors {polls.errors}"] if polls.errors else []),
+            *([f"admins errors {lists.errors}"] if lists.errors else []),
+            *([f"{self.connections} connections"] if self.connections < participants + rooms else []),
+            *(
+                [f"polls at {polls.rps:.0f} req/s, {expected:.0f} expected"]
+                if polls.rps < WRK_MIN_RATE * expected
+                else []
+            ),
+        ]
+
+
+async def capacity_step_wrk(setup: Setup, participants: int, seconds: float, label: str = "") -> WrkStep:
+    """``participants`` polls a second (one wrk, N connections) and the M admins' (another wrk).
+
+    The creation pass comes first, not measured (each newcomer costs a LiveKit notification,
+    sent after the response); the measured phase then only sees polls of known participants.
+    """
+    created, took = await create_participants(setup, participants)
+    print(
+        f"N={participants:5d} {label}creation pass: {took:4.1f} s, "
+        f"{len(created.latencies) / took:5.0f} req/s, errors {created.errors or 0}",
+        flush=True,
+    )
+    await asyncio.sleep(1.0)  # the newcomers' notifications run after their responses
+    rooms = len(setup.rooms)
+    overflows = listen_overflows()
+    polls = await run_wrk_poll(
+        setup, "participants", [request_entry(setup, i) for i in range(participants)], 2, seconds
+    )
+    lists = await run_wrk_poll(
+        setup, "admins", [waiting_participants(setup, i) for i in range(rooms)], 1, seconds
+    )
+    await asyncio.sleep(seconds / 2)
+    connections = await established_connections(setup.port)
+    results = []
+    for process in (polls, lists):
+        out, err = await process.communicate()
+        if process.returncode:
+            raise SystemExit(f"wrk failed ({process.returncode}): {err.decode()}{out.decode()}")
+        results.append(parse_wrk(out.decode()))
+    after = listen_overflows()
+    dropped = "?" if overflows is None or after is None else after - overflows
+    print(
+        f"        connections open mid-run: {connections} (expected {participants + rooms}), "
+        f"accept-queue overflows: {dropped}",
+        flush=True,
+    )
+    return WrkStep(results[0], results[1], connections)
+
+
+async def capacity_wrk(setup: Setup, steps: list[int], seconds: float, target: float) -> int:
+    """Capacity steps with wrk; returns the largest N that passed (0: none)."""
+    best = 0
+    removed = setup.clear_lobby()  # e.g. the throughput part's participants, still waiting
+    if removed:
+        print(f"capacity (wrk): {removed} lobby keys of the previous part deleted")
+    # A fresh server's first seconds (each worker's first database connections and queries) are
+    # not the steady state: a short round at the first step's N first, not counted.
+    warm = await capacity_step_wrk(setup, steps[0], WARMUP, label="warm-up, ")
+    print(f"        warm-up, not counted: polls p99 {warm.polls.p99:.1f} ms, admins {warm.lists.p99:.1f} ms")
+    for n in steps:
+        step = await capacity_step_wrk(setup, n, seconds)
+        print(f"N={n:5d} polls:  {step.polls.summary(n)}")
+        print(f"        admins: {step.lists.summary()}", flush=True)
+        failures = step.failures(n, len(setup.rooms), round(seconds), target)
+        if failures:
+            print(f"        step failed: {', '.join(failures)}")
+            break
+        best = n
+    return best
+
+
+def raise_open_files_limit() -> int:
+    """The soft RLIMIT_NOFILE raised to the hard limit (wrk and the server inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -357,7 +666,11 @@ async def main() -> None:
     parser.add_argument("--steps", default="250,500,1000,1500,2000,3000,4000,5000", help="N values to try")
     parser.add_argument("--p99", type=float, default=100.0, help="target p99 in ms")
     parser.add_argument("--only", choices=["throughput", "capacity"], default=None)
-    parser.add_argument("--wrk", action="store_true", help="also measure the throughput with wrk")
+    parser.add_argument(
+        "--wrk",
+        action="store_true",
+        help="throughput: also measured with wrk; capacity: driven by wrk instead of asyncio",
+    )
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--database-url", help="an empty PostgreSQL database to use instead")
     args = parser.parse_args()
@@ -371,8 +684,22 @@ async def main() -> None:
 
 
 async def run(args: argparse.Namespace, database_url: str | None) -> None:
-    setup = Setup(args.workers, args.rooms, throttle="100000000/minute", database_url=database_url)
-    print(f"starting: {args.workers} worker(s), {args.rooms} rooms, {os.cpu_count()} CPUs, {setup.database}")
+    capacity_with_wrk = args.wrk and args.only in (None, "capacity")
+    if capacity_with_wrk and not shutil.which("wrk"):
+        raise SystemExit("--wrk: wrk not found (apt-get install wrk)")
+    setup = Setup(
+        args.workers,
+        args.rooms,
+        throttle="100000000/minute",
+        database_url=database_url,
+        waiting_timeout=WRK_WAITING_TIMEOUT if capacity_with_wrk else None,
+    )
+    files = raise_open_files_limit()
+    print(
+        f"starting: {args.workers} worker(s), {args.rooms} rooms, {os.cpu_count()} CPUs, {setup.database}, "
+        f"open files {files}"
+        + (f", LOBBY_WAITING_TIMEOUT={WRK_WAITING_TIMEOUT}" if capacity_with_wrk else "")
+    )
     await setup.start()
     try:
         if args.only in (None, "throughput"):
@@ -383,9 +710,13 @@ async def run(args: argparse.Namespace, database_url: str | None) -> None:
                 throughput_wrk(setup, args.clients, 2)  # warm-up
                 print(f"request-entry alone, wrk, {args.clients} connections: ", end="")
                 print(throughput_wrk(setup, args.clients, args.duration), flush=True)
-        if args.only in (None, "capacity"):
+        steps = [int(x) for x in args.steps.split(",")]
+        if capacity_with_wrk:
+            best = await capacity_wrk(setup, steps, args.duration, args.p99)
+            print(f"largest N with p99 < {args.p99:.0f} ms: {best}")
+        elif args.only in (None, "capacity"):
             best = 0
-            for n in (int(x) for x in args.steps.split(",")):
+            for n in steps:
                 polls, lists = await capacity_step(setup, n, args.duration)
                 measured = args.duration
                 p99 = percentile([x * 1000 for x in polls.latencies + lists.latencies], 0.99)

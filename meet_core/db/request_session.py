@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from sqlalchemy import RowMapping, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -20,3 +21,21 @@ def request_db_session(request: Request[Any, Any, Any]) -> AsyncSession:
     """The request's session, created on first use (the ``db_session`` dependency's own)."""
     session: AsyncSession = request.app.state.db_config.provide_session(request.app.state, request.scope)
     return session
+
+
+async def read_first(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, query: Select[Any]
+) -> RowMapping | None:
+    """The first row of a read-only ``query``, in one round trip when the request has no transaction.
+
+    With no transaction open on ``db_session`` (or no session at all), the statement runs on
+    an autocommit connection: on PostgreSQL one round trip instead of BEGIN, SELECT, COMMIT.
+    Inside an open transaction it goes through the session, so that a request never holds
+    two pooled connections at once (which could exhaust the pool under load).
+    """
+    if db_session is not None and db_session.in_transaction():
+        return (await db_session.execute(query)).mappings().first()
+    engine = request.app.state.db_config.get_engine()
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return (await connection.execute(query)).mappings().first()

@@ -138,7 +138,8 @@ async def login(request: Request[Any, Any, Any], user: User, *, id_token: str | 
     return session_cookies(request, session_id, data)
 
 
-def _check_csrf(request: Request[Any, Any, Any], session: SessionData) -> None:
+def check_csrf(request: Request[Any, Any, Any], session: SessionData) -> None:
+    """403 unless the CSRF cookie is set and the header carries the session's secret."""
     core = core_settings(request)
     if not request.cookies.get(core.csrf_cookie_name):
         raise permission_denied("CSRF Failed: CSRF cookie not set.")
@@ -149,24 +150,30 @@ def _check_csrf(request: Request[Any, Any, Any], session: SessionData) -> None:
         raise permission_denied("CSRF Failed: CSRF token incorrect.")
 
 
+async def session_user_id(request: Request[Any, Any, Any]) -> tuple[uuid.UUID, SessionData] | None:
+    """The id of the user the session cookie names (not checked against the database yet)."""
+    session = await load_session(request)
+    if session is None or not session[1].user_id:
+        return None
+    try:
+        return uuid.UUID(session[1].user_id), session[1]
+    except ValueError:
+        return None
+
+
 async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession) -> User | None:
     """The active user of the session cookie, or None. Unsafe methods are CSRF-checked."""
     cached = request.scope.get(_SCOPE_USER, _MISSING)  # type: ignore[call-overload]
     if cached is not _MISSING:
         return cached  # type: ignore[return-value]
     user: User | None = None
-    session = await load_session(request)
-    if session is not None and session[1].user_id:
-        try:
-            user_id = uuid.UUID(session[1].user_id)
-        except ValueError:
-            user_id = None
-        if user_id is not None:
-            user = await db_session.get(User, user_id)
-            if user is not None and not user.is_active:
-                user = None
+    found = await session_user_id(request)
+    if found is not None:
+        user = await db_session.get(User, found[0])
+        if user is not None and not user.is_active:
+            user = None
         if user is not None and request.method not in SAFE_METHODS:
-            _check_csrf(request, session[1])
+            check_csrf(request, found[1])
     request.scope[_SCOPE_USER] = user  # type: ignore[literal-required]
     return user
 

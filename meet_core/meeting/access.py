@@ -9,12 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_core.http.errors import permission_denied
+from meet_core.db.request_session import read_first
+from meet_core.http.errors import not_authenticated, not_found, permission_denied
 from meet_core.identity.livekit_auth import LiveKitCaller, livekit_caller
-from meet_core.rooms.lookup import get_room_and_role_or_404, get_room_or_404
-from meet_core.rooms.models import PRIVILEGED_ROLES, Room
+from meet_core.identity.sessions import SAFE_METHODS, check_csrf, session_user_id
+from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404, get_room_or_404, room_key_filter
+from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Room
+from meet_core.rooms.service import ROOM_COLUMNS
 from meet_core.users.models import User
 
 PRIVILEGES_REQUIRED = "You must have privileges on room to perform this action."
@@ -31,6 +35,41 @@ async def privileged_room(db_session: AsyncSession, room_key: str, user: User) -
     if role not in PRIVILEGED_ROLES:
         raise permission_denied(PRIVILEGES_REQUIRED)
     return room
+
+
+async def read_privileged_room(request: Request[Any, Any, Any], room_key: str) -> Room:
+    """:func:`privileged_room` of the session's user, for routes that only read the database.
+
+    An administrator's page polls some of them every second (the lobby's waiting list). The
+    ``current_user`` dependency and :func:`privileged_room` take four database round trips
+    (BEGIN, the user, the room and role, COMMIT); here the user, the room and the user's role
+    in it come from one statement, outside any transaction. Same answers: 401 without an
+    active user, 404 for an unknown room, 403 without privileges (and the CSRF check of
+    unsafe methods). The room is a transient instance: read it, never change it.
+    """
+    found = await session_user_id(request)
+    if found is None:
+        raise not_authenticated()
+    user_id, session = found
+    query = (
+        select(User.is_active, ResourceAccess.role, *ROOM_COLUMNS)
+        .select_from(User)
+        .outerjoin(Room, room_key_filter(room_key))
+        .outerjoin(
+            ResourceAccess, and_(ResourceAccess.resource_id == Room.id, ResourceAccess.user_id == User.id)
+        )
+        .where(User.id == user_id)
+    )
+    row = await read_first(request, None, query)
+    if row is None or not row["is_active"]:
+        raise not_authenticated()
+    if request.method not in SAFE_METHODS:
+        check_csrf(request, session)
+    if row["id"] is None:
+        raise not_found(ROOM_NOT_FOUND)
+    if row["role"] not in PRIVILEGED_ROLES:
+        raise permission_denied(PRIVILEGES_REQUIRED)
+    return Room(**{column.key: row[column.key] for column in ROOM_COLUMNS})
 
 
 async def participant_room(

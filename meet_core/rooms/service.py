@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meet_core.db.request_session import read_first
 from meet_core.http.errors import FieldErrors, permission_denied
 from meet_core.rooms import creation_callback, metadata
 from meet_core.rooms.lookup import get_role, parse_uuid, room_key_filter
@@ -31,7 +32,8 @@ SLUG_TAKEN = "Room with this Slug already exists."
 
 AccessRows = list[tuple[ResourceAccess, User]]
 
-_ROOM_COLUMNS = [
+#: The columns of a room, to build a transient ``Room`` from one row (``Room(**row)``).
+ROOM_COLUMNS = [
     Room.__table__.c[name]
     for name in (
         "id",
@@ -107,11 +109,9 @@ async def read_room(
 ) -> Room | None:
     """The room of a URL key, read for display only (the join path, spec/api.md §2.3).
 
-    From the worker's :class:`RoomCache` when fresh. Otherwise, when the request's session
-    holds no connection yet (anonymous callers), one statement on an autocommit connection:
-    on PostgreSQL one round trip instead of BEGIN, SELECT, COMMIT; else through the session,
-    so that a request never holds two pooled connections at once (which could exhaust the
-    pool under load). The room is a transient instance, attached to no session and shared
+    From the worker's :class:`RoomCache` when fresh, else one statement (``read_first``: on an
+    autocommit connection when the request has no transaction yet, as for anonymous callers).
+    The room is a transient instance, attached to no session and shared
     by the worker's requests while it is cached (building one costs more than the rest of
     the lookup): read it, never change it; use ``get_room_or_404`` for that.
     """
@@ -120,14 +120,7 @@ async def read_room(
         room = cache.get(key)
         if room is not None:
             return room
-    query = select(*_ROOM_COLUMNS).where(room_key_filter(key))
-    if db_session is not None and db_session.in_transaction():
-        found = (await db_session.execute(query)).mappings().first()
-    else:
-        engine = request.app.state.db_config.get_engine()
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            found = (await connection.execute(query)).mappings().first()
+    found = await read_first(request, db_session, select(*ROOM_COLUMNS).where(room_key_filter(key)))
     if found is None:
         if cache is not None:
             cache.discard(key)

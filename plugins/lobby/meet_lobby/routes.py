@@ -26,7 +26,7 @@ from meet_core.http.raw import cookie, header
 from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.sessions import provide_user
 from meet_core.livekit.color import generate_color
-from meet_core.meeting.access import livekit_room_name, privileged_room
+from meet_core.meeting.access import livekit_room_name, privileged_room, read_privileged_room
 from meet_core.rooms.join import can_join_directly, livekit_config
 from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404, parse_uuid
 from meet_core.rooms.models import AccessLevel
@@ -261,10 +261,15 @@ async def enter(
 
 @get(f"{API_PREFIX}/rooms/{{room_key:str}}/waiting-participants", tags=["lobby"])
 async def waiting_participants(
-    request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, current_user: User
+    request: Request[Any, Any, Any], room_key: str
 ) -> dict[str, list[dict[str, str]]]:
-    """The participants waiting in the lobby, in arrival order (public rooms have no lobby)."""
-    room = await privileged_room(db_session, room_key, current_user)
+    """The participants waiting in the lobby, in arrival order (public rooms have no lobby).
+
+    The administrator's page polls it every second: the session's user, the room and the
+    role come from one database statement (``read_privileged_room``), the list from one
+    Valkey script.
+    """
+    room = await read_privileged_room(request, room_key)
     if room.access_level == AccessLevel.PUBLIC.value:
         return {"participants": []}
     entries = await lobby_service(request).waiting(str(room.id))

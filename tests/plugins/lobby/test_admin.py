@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from sqlalchemy import update
+
 from meet_core.livekit.color import generate_color
+from meet_core.users.models import User
 
 PRIVILEGES = {"detail": "You must have privileges on room to perform this action."}
 
@@ -126,6 +129,34 @@ async def test_enter_checks_in_order(lobby_app, lobby):
     del meet.client.headers["X-CSRFToken"]
     response = await lobby.enter(meet.client, room, pid)
     assert (response.status_code, response.json()) == (403, {"detail": "CSRF Failed: CSRF token missing."})
+
+
+async def test_waiting_participants_refuses_like_the_other_admin_routes(lobby_app, lobby):
+    """The list reads user, room and role in one statement: the same 401 / 404 / 403 as ``enter``."""
+    meet = await lobby_app()
+    room, admin = await _room_with_admin(meet)
+    response = await lobby.waiting(meet.client, "no-such-room")
+    assert (response.status_code, response.json()) == (404, {"detail": "No Room matches the given query."})
+    response = await lobby.waiting(meet.client, room.id.hex)  # the id without dashes, or the slug
+    assert (response.status_code, response.json()) == (200, {"participants": []})
+    owner = await meet.create_user()
+    owned = await meet.create_room(access_level="restricted", accesses=[(owner, "owner")])
+    response = await lobby.waiting(meet.client, owned)
+    assert (response.status_code, response.json()) == (403, PRIVILEGES)
+
+    async with meet.app.state.db_config.get_session() as session:  # the admin is deactivated
+        await session.execute(update(User).where(User.id == admin.id).values(is_active=False))
+        await session.commit()
+    for target in (room, "no-such-room"):  # 401 comes first, as with the current_user dependency
+        response = await lobby.waiting(meet.client, target)
+        assert (response.status_code, response.json()) == (
+            401,
+            {"detail": "Authentication credentials were not provided."},
+        )
+        assert response.headers["www-authenticate"] == "Session"
+    await meet.login(owner)
+    response = await lobby.waiting(meet.client, owned)
+    assert (response.status_code, response.json()) == (200, {"participants": []})
 
 
 async def test_waiting_participants_of_public_room_is_empty(lobby_app, lobby):
