@@ -342,17 +342,31 @@ end
 """
 
 
-def throughput_wrk(setup: Setup, clients: int, seconds: float) -> str:
-    """The same polls with wrk (its own process, far less client CPU than this asyncio client)."""
-    script = setup.tmp / "request-entry.lua"
-    script.write_text(WRK_SCRIPT % (setup.rooms[0], clients))
-    command = ["wrk", "-t", "2", "-c", str(clients), "-d", f"{int(seconds)}s", "--latency", "-s", str(script)]
-    output = subprocess.run([*command, setup.url], capture_output=True, text=True, check=False).stdout
+def _wrk(
+    setup: Setup, clients: int, seconds: float, path: str, script: Path | None = None
+) -> tuple[str, float]:
+    """One wrk run: its summary line, and its requests/s."""
+    command = ["wrk", "-t", "2", "-c", str(clients), "-d", f"{int(seconds)}s", "--latency"]
+    command += ["-s", str(script)] if script else []
+    output = subprocess.run([*command, setup.url + path], capture_output=True, text=True, check=False).stdout
     lines = output.splitlines()
     rps = next((line.split()[1] for line in lines if line.startswith("Requests/sec")), "?")
     pcts = {line.split()[0]: line.split()[1] for line in lines if line.strip().startswith(("50%", "99%"))}
     errors = " ".join(line.strip() for line in lines if "Non-2xx" in line or "Socket errors" in line)
-    return f"{rps:>8} req/s  p50 {pcts.get('50%', '?'):>8}  p99 {pcts.get('99%', '?'):>8}  {errors}"
+    summary = f"{rps:>8} req/s  p50 {pcts.get('50%', '?'):>8}  p99 {pcts.get('99%', '?'):>8}  {errors}"
+    return summary, float(rps) if rps != "?" else float("nan")
+
+
+def throughput_wrk(setup: Setup, clients: int, seconds: float) -> str:
+    """The same polls with wrk (its own process, far less client CPU than this asyncio client),
+    then the heartbeat with the same connections: the framework's floor, for a ratio that
+    compares across machines and days (as ``bench/run.py`` prints)."""
+    script = setup.tmp / "request-entry.lua"
+    script.write_text(WRK_SCRIPT % (setup.rooms[0], clients))
+    polls, poll_rps = _wrk(setup, clients, seconds, "", script)
+    heartbeat, heartbeat_rps = _wrk(setup, clients, seconds, "/__lbheartbeat__")
+    ratio = poll_rps / heartbeat_rps
+    return f"{polls}\n    heartbeat, wrk, same connections: {heartbeat}  (ratio {ratio:.2f})"
 
 
 async def capacity_step(setup: Setup, participants: int, seconds: float) -> tuple[Stats, Stats]:
@@ -584,24 +598,30 @@ class WrkStep:
         ]
 
 
-async def capacity_step_wrk(setup: Setup, participants: int, seconds: float, label: str = "") -> WrkStep:
+async def capacity_step_wrk(
+    setup: Setup, participants: int, seconds: float, label: str = "", floor: bool = False
+) -> WrkStep:
     """``participants`` polls a second (one wrk, N connections) and the M admins' (another wrk).
 
     The creation pass comes first, not measured (each newcomer costs a LiveKit notification,
     sent after the response); the measured phase then only sees polls of known participants.
+    ``floor``: each participant asks for the heartbeat instead of polling (no creation pass),
+    the same connections and pacing: what serving N connections a second costs by itself.
     """
-    created, took = await create_participants(setup, participants)
-    print(
-        f"N={participants:5d} {label}creation pass: {took:4.1f} s, "
-        f"{len(created.latencies) / took:5.0f} req/s, errors {created.errors or 0}",
-        flush=True,
-    )
-    await asyncio.sleep(1.0)  # the newcomers' notifications run after their responses
+    if floor:
+        raw_requests = [_request("GET", "/__lbheartbeat__", "")] * participants
+    else:
+        created, took = await create_participants(setup, participants)
+        print(
+            f"N={participants:5d} {label}creation pass: {took:4.1f} s, "
+            f"{len(created.latencies) / took:5.0f} req/s, errors {created.errors or 0}",
+            flush=True,
+        )
+        await asyncio.sleep(1.0)  # the newcomers' notifications run after their responses
+        raw_requests = [request_entry(setup, i) for i in range(participants)]
     rooms = len(setup.rooms)
     overflows = listen_overflows()
-    polls = await run_wrk_poll(
-        setup, "participants", [request_entry(setup, i) for i in range(participants)], 2, seconds
-    )
+    polls = await run_wrk_poll(setup, "participants", raw_requests, 2, seconds)
     lists = await run_wrk_poll(
         setup, "admins", [waiting_participants(setup, i) for i in range(rooms)], 1, seconds
     )
@@ -623,7 +643,9 @@ async def capacity_step_wrk(setup: Setup, participants: int, seconds: float, lab
     return WrkStep(results[0], results[1], connections)
 
 
-async def capacity_wrk(setup: Setup, steps: list[int], seconds: float, target: float) -> int:
+async def capacity_wrk(
+    setup: Setup, steps: list[int], seconds: float, target: float, floor: bool = False
+) -> int:
     """Capacity steps with wrk; returns the largest N that passed (0: none)."""
     best = 0
     removed = setup.clear_lobby()  # e.g. the throughput part's participants, still waiting
@@ -631,10 +653,10 @@ async def capacity_wrk(setup: Setup, steps: list[int], seconds: float, target: f
         print(f"capacity (wrk): {removed} lobby keys of the previous part deleted")
     # A fresh server's first seconds (each worker's first database connections and queries) are
     # not the steady state: a short round at the first step's N first, not counted.
-    warm = await capacity_step_wrk(setup, steps[0], WARMUP, label="warm-up, ")
+    warm = await capacity_step_wrk(setup, steps[0], WARMUP, label="warm-up, ", floor=floor)
     print(f"        warm-up, not counted: polls p99 {warm.polls.p99:.1f} ms, admins {warm.lists.p99:.1f} ms")
     for n in steps:
-        step = await capacity_step_wrk(setup, n, seconds)
+        step = await capacity_step_wrk(setup, n, seconds, floor=floor)
         print(f"N={n:5d} polls:  {step.polls.summary(n)}")
         print(f"        admins: {step.lists.summary()}", flush=True)
         failures = step.failures(n, len(setup.rooms), round(seconds), target)
@@ -670,6 +692,11 @@ async def main() -> None:
         "--wrk",
         action="store_true",
         help="throughput: also measured with wrk; capacity: driven by wrk instead of asyncio",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="capacity with --wrk: participants ask for the heartbeat instead (the framework's floor)",
     )
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--database-url", help="an empty PostgreSQL database to use instead")
@@ -712,7 +739,7 @@ async def run(args: argparse.Namespace, database_url: str | None) -> None:
                 print(throughput_wrk(setup, args.clients, args.duration), flush=True)
         steps = [int(x) for x in args.steps.split(",")]
         if capacity_with_wrk:
-            best = await capacity_wrk(setup, steps, args.duration, args.p99)
+            best = await capacity_wrk(setup, steps, args.duration, args.p99, floor=args.floor)
             print(f"largest N with p99 < {args.p99:.0f} ms: {best}")
         elif args.only in (None, "capacity"):
             best = 0
