@@ -6,10 +6,12 @@ raised (never returned) so that the request's transaction is rolled back.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 import msgspec
@@ -27,6 +29,8 @@ from meet_core.rooms.schemas import SLUG_MAX_LENGTH, RoomInput
 from meet_core.rooms.slugs import slugify
 from meet_core.state import core_settings, hooks
 from meet_core.users.models import User
+
+log = logging.getLogger(__name__)
 
 SLUG_TAKEN = "Room with this Slug already exists."
 
@@ -56,7 +60,9 @@ class RoomCache:
     one), so that a hit costs neither UUID parsing nor slugifying.
     Only found rooms are kept (an unknown key may be created any moment, and serving it as
     unregistered would split the meeting); this worker forgets a room as soon as it updates
-    or deletes it, other workers within the TTL (twice the TTL while a refresh is in flight).
+    or deletes it, other workers within the TTL and one refresh: past the TTL the room is
+    still served while one background task reads it again (:func:`read_room`), so no request
+    waits for the database (on a busy SQLite worker a query can take hundreds of ms).
     One per application, on ``app.state``.
     """
 
@@ -65,19 +71,27 @@ class RoomCache:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._rooms: dict[str, tuple[float, Room]] = {}
+        self._refreshing: set[asyncio.Task[None]] = set()  # references, or a task may be collected
 
-    def get(self, key: str) -> Room | None:
+    def get(self, key: str) -> tuple[Room | None, bool]:
+        """The cached room, and whether the caller should refresh it (it is past the TTL).
+
+        Only one caller per TTL is told to: the entry's deadline moves on at once.
+        """
         entry = self._rooms.get(key)
         if entry is None:
-            return None
+            return None, False
         expires, room = entry
         now = time.monotonic()
         if expires < now:
-            # This caller reads the database again; meanwhile the others keep the room, so
-            # an expiry under load is one query, not one per waiting request.
             self._rooms[key] = (now + self.ttl, room)
-            return None
-        return room
+            return room, True
+        return room, False
+
+    def refresh_in_background(self, refresh: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(refresh)
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
 
     def discard(self, key: str) -> None:
         self._rooms.pop(key, None)
@@ -109,17 +123,26 @@ async def read_room(
 ) -> Room | None:
     """The room of a URL key, read for display only (the join path, spec/api.md §2.3).
 
-    From the worker's :class:`RoomCache` when fresh, else one statement (``read_first``: on an
-    autocommit connection when the request has no transaction yet, as for anonymous callers).
-    The room is a transient instance, attached to no session and shared
-    by the worker's requests while it is cached (building one costs more than the rest of
-    the lookup): read it, never change it; use ``get_room_or_404`` for that.
+    From the worker's :class:`RoomCache` (past its TTL too, while a background task reads it
+    again), else one statement (``read_first``: on an autocommit connection when the request
+    has no transaction yet, as for anonymous callers). The room is a transient instance,
+    attached to no session and shared by the worker's requests while it is cached (building
+    one costs more than the rest of the lookup): read it, never change it; use
+    ``get_room_or_404`` for that.
     """
     cache = room_cache(request)
     if cache is not None:
-        room = cache.get(key)
+        room, refresh = cache.get(key)
         if room is not None:
+            if refresh:
+                cache.refresh_in_background(_refresh_room(request, cache, key))
             return room
+    return await _read_room(request, db_session, cache, key)
+
+
+async def _read_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, cache: RoomCache | None, key: str
+) -> Room | None:
     found = await read_first(request, db_session, select(*ROOM_COLUMNS).where(room_key_filter(key)))
     if found is None:
         if cache is not None:
@@ -129,6 +152,16 @@ async def read_room(
     if cache is not None:
         cache.put(key, room)
     return room
+
+
+async def _refresh_room(request: Request[Any, Any, Any], cache: RoomCache, key: str) -> None:
+    """Read a cached room again; when the database cannot answer, forget it (no stale room
+    outlives an outage: the next request reads through, and gets its 503)."""
+    try:
+        await _read_room(request, None, cache, key)
+    except Exception as exc:
+        cache.discard(key)
+        log.warning("room %r not refreshed, dropped from the cache: %r", key, exc)
 
 
 def forget_room(request: Request[Any, Any, Any], room: Room) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
+from sqlalchemy import delete, update
 
 from meet_core.plugins.hookspecs import hookimpl
 from meet_core.plugins.types import JoinDecision
+from meet_core.rooms.models import Room
 
 API = "/api/v1.0"
 DEFAULT_SOURCES = ["camera", "microphone", "screen_share", "screen_share_audio"]
@@ -411,3 +414,35 @@ async def test_privileged_routes_read_room_and_role_in_one_query(meet_app, count
     # the session's user, the room with the caller's role, the accesses with their users
     assert len(selects) == 3, selects
     assert "JOIN meet_resource_access" in selects[1] and "meet_room" in selects[1]
+
+
+async def test_worker_cache_refreshes_in_the_background_past_its_ttl(meet_app):
+    """Past the TTL the cached room answers once more while it is read again: no request waits
+    for the database; a change made elsewhere (another worker) shows right after."""
+    meet = await meet_app(env={"ROOM_CACHE_TTL": "0.3"})
+    room = await meet.create_room("Elsewhere")
+    assert (await meet.client.get(f"{API}/rooms/{room.slug}/")).json()["access_level"] == "public"
+    async with meet.app.state.db_config.get_session() as session:  # as another worker would
+        await session.execute(update(Room).where(Room.id == room.id).values(access_level="restricted"))
+        await session.commit()
+    await asyncio.sleep(0.35)
+
+    async def levels_until(expected: str | None) -> list[str | None]:
+        seen: list[str | None] = []
+        for _ in range(20):
+            body = (await meet.client.get(f"{API}/rooms/{room.slug}/")).json()
+            seen.append(body["access_level"] if body["id"] else None)
+            if seen[-1] == expected:
+                break
+            await asyncio.sleep(0.02)
+        return seen
+
+    seen = await levels_until("restricted")
+    assert seen[0] == "public" and seen[-1] == "restricted" and len(seen) <= 3, seen
+
+    async with meet.app.state.db_config.get_session() as session:
+        await session.execute(delete(Room).where(Room.id == room.id))
+        await session.commit()
+    await asyncio.sleep(0.35)
+    seen = await levels_until(None)  # a deleted room is forgotten: an unregistered room again
+    assert seen[0] == "restricted" and seen[-1] is None and len(seen) <= 3, seen

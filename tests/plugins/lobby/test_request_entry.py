@@ -272,7 +272,14 @@ async def test_room_cache_delays_access_level_changes_for_anonymous_polls(lobby_
     await _set_access_level(meet, room, "public")
     assert (await lobby.request_entry(meet.client, room)).json()["status"] == "waiting"
     await asyncio.sleep(1.6)
-    assert (await lobby.request_entry(meet.client, room)).json()["status"] == "accepted"
+    # Past the TTL the cached room still answers once, while it is read again in the background.
+    statuses = [(await lobby.request_entry(meet.client, room)).json()["status"]]
+    for _ in range(20):
+        if statuses[-1] == "accepted":
+            break
+        await asyncio.sleep(0.05)
+        statuses.append((await lobby.request_entry(meet.client, room)).json()["status"])
+    assert statuses[-1] == "accepted" and len(statuses) <= 3, statuses
 
 
 async def test_a_throttled_poll_changes_nothing_and_refused_requests_count(lobby_app, lobby):
