@@ -6,10 +6,12 @@ grants admin powers, whatever the holder's role.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from litestar import Request
-from sqlalchemy import and_, select
+from sqlalchemy import RowMapping, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db.request_session import read_first
@@ -18,8 +20,10 @@ from meet_core.identity.livekit_auth import LiveKitCaller, livekit_caller
 from meet_core.identity.sessions import SAFE_METHODS, check_csrf, session_user_id
 from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404, get_room_or_404, room_key_filter
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Room
-from meet_core.rooms.service import ROOM_COLUMNS
+from meet_core.rooms.service import ROOM_COLUMNS, RoomCache, room_cache
 from meet_core.users.models import User
+
+log = logging.getLogger(__name__)
 
 PRIVILEGES_REQUIRED = "You must have privileges on room to perform this action."
 
@@ -43,14 +47,45 @@ async def read_privileged_room(request: Request[Any, Any, Any], room_key: str) -
     An administrator's page polls some of them every second (the lobby's waiting list). The
     ``current_user`` dependency and :func:`privileged_room` take four database round trips
     (BEGIN, the user, the room and role, COMMIT); here the user, the room and the user's role
-    in it come from one statement, outside any transaction. Same answers: 401 without an
-    active user, 404 for an unknown room, 403 without privileges (and the CSRF check of
-    unsafe methods). The room is a transient instance: read it, never change it.
+    in it come from one statement, outside any transaction, and a success is kept in the
+    worker's room cache (``ROOM_CACHE_TTL``, refreshed in the background like a room): a demoted
+    or deactivated administrator keeps reading for at most that long on the other workers.
+    Same answers: 401 without an active user, 404 for an unknown room, 403 without privileges
+    (and the CSRF check of unsafe methods). The room is a transient instance: read it, never
+    change it.
     """
     found = await session_user_id(request)
     if found is None:
         raise not_authenticated()
     user_id, session = found
+    cache = room_cache(request)
+    if cache is not None:
+        room, refresh = cache.get((user_id, room_key))
+        if room is not None:
+            if request.method not in SAFE_METHODS:
+                check_csrf(request, session)
+            if refresh:
+                cache.refresh_in_background(_recheck_privileges(request, cache, user_id, room_key))
+            return room
+    row = await _user_room_and_role(request, user_id, room_key)
+    if row is None or not row["is_active"]:
+        raise not_authenticated()
+    if request.method not in SAFE_METHODS:
+        check_csrf(request, session)
+    if row["id"] is None:
+        raise not_found(ROOM_NOT_FOUND)
+    if row["role"] not in PRIVILEGED_ROLES:
+        raise permission_denied(PRIVILEGES_REQUIRED)
+    room = Room(**{column.key: row[column.key] for column in ROOM_COLUMNS})
+    if cache is not None:
+        cache.put((user_id, room_key), room)
+    return room
+
+
+async def _user_room_and_role(
+    request: Request[Any, Any, Any], user_id: uuid.UUID, room_key: str
+) -> RowMapping | None:
+    """One row: the user's ``is_active``, the room's columns (null if none) and the role."""
     query = (
         select(User.is_active, ResourceAccess.role, *ROOM_COLUMNS)
         .select_from(User)
@@ -60,16 +95,24 @@ async def read_privileged_room(request: Request[Any, Any, Any], room_key: str) -
         )
         .where(User.id == user_id)
     )
-    row = await read_first(request, None, query)
-    if row is None or not row["is_active"]:
-        raise not_authenticated()
-    if request.method not in SAFE_METHODS:
-        check_csrf(request, session)
-    if row["id"] is None:
-        raise not_found(ROOM_NOT_FOUND)
-    if row["role"] not in PRIVILEGED_ROLES:
-        raise permission_denied(PRIVILEGES_REQUIRED)
-    return Room(**{column.key: row[column.key] for column in ROOM_COLUMNS})
+    return await read_first(request, None, query)
+
+
+async def _recheck_privileges(
+    request: Request[Any, Any, Any], cache: RoomCache, user_id: uuid.UUID, room_key: str
+) -> None:
+    """Check a cached privilege again; anything but a success (an error too) forgets it."""
+    key = (user_id, room_key)
+    try:
+        row = await _user_room_and_role(request, user_id, room_key)
+    except Exception as exc:
+        cache.discard(key)
+        log.warning("privileges of %s on %r not checked again, forgotten: %r", user_id, room_key, exc)
+        return
+    if row is None or not row["is_active"] or row["id"] is None or row["role"] not in PRIVILEGED_ROLES:
+        cache.discard(key)
+    else:
+        cache.put(key, Room(**{column.key: row[column.key] for column in ROOM_COLUMNS}))
 
 
 async def participant_room(

@@ -25,6 +25,7 @@ from meet_core.rooms.lookup import get_role, parse_uuid
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
 from meet_core.rooms.schemas import NOT_NULL, REQUIRED, choice_field
 from meet_core.rooms.serializers import access_payload
+from meet_core.rooms.service import forget_room
 from meet_core.users.models import User
 
 ACCESSES = f"{API_PREFIX}/resource-accesses"
@@ -210,6 +211,7 @@ async def _update(
             raise permission_denied(KEEP_AN_OWNER)
         access.role = role
         await db_session.flush()
+        forget_room(request, access.resource_id)  # its administrators may have changed
     return access_payload(access)
 
 
@@ -230,7 +232,9 @@ async def partial_update_access(
 
 
 @delete(ACCESS, summary="Remove an access", tags=TAGS, status_code=204)
-async def delete_access(db_session: AsyncSession, current_user: User, access_id: FromPath[str]) -> None:
+async def delete_access(
+    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, access_id: FromPath[str]
+) -> None:
     """An owner's access only by that owner; others by the room's administrators and owners."""
     access = await _get_access_or_404(db_session, access_id)
     if access.role == Role.OWNER.value:
@@ -242,6 +246,7 @@ async def delete_access(db_session: AsyncSession, current_user: User, access_id:
         raise permission_denied()
     await db_session.delete(access)
     await db_session.flush()
+    forget_room(request, access.resource_id)  # its administrators may have changed
 
 
 ROUTES = [list_accesses, create_access, retrieve_access, update_access, partial_update_access, delete_access]

@@ -52,6 +52,10 @@ ROOM_COLUMNS = [
 ]
 
 
+#: A room cache key: a URL key, or (user id, URL key) for a room that user administers.
+CacheKey = str | tuple[uuid.UUID, str]
+
+
 class RoomCache:
     """Rooms recently read by ``GET /rooms/{key}/`` in this worker, for ``ROOM_CACHE_TTL`` seconds.
 
@@ -60,20 +64,22 @@ class RoomCache:
     one), so that a hit costs neither UUID parsing nor slugifying.
     Only found rooms are kept (an unknown key may be created any moment, and serving it as
     unregistered would split the meeting); this worker forgets a room as soon as it updates
-    or deletes it, other workers within the TTL and one refresh: past the TTL the room is
-    still served while one background task reads it again (:func:`read_room`), so no request
-    waits for the database (on a busy SQLite worker a query can take hundreds of ms).
-    One per application, on ``app.state``.
+    or deletes it or changes an access to it, other workers within the TTL and one refresh:
+    past the TTL the room is still served while one background task reads it again
+    (:func:`read_room`), so no request waits for the database (on a busy SQLite worker a
+    query can take hundreds of ms). Keys are URL keys (text), or (user id, URL key) pairs for
+    the rooms a user was found to administer (``meet_core.meeting.access.read_privileged_room``),
+    which are forgotten with the room. One per application, on ``app.state``.
     """
 
     MAX_ENTRIES = 10_000
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self._rooms: dict[str, tuple[float, Room]] = {}
+        self._rooms: dict[CacheKey, tuple[float, Room]] = {}
         self._refreshing: set[asyncio.Task[None]] = set()  # references, or a task may be collected
 
-    def get(self, key: str) -> tuple[Room | None, bool]:
+    def get(self, key: CacheKey) -> tuple[Room | None, bool]:
         """The cached room, and whether the caller should refresh it (it is past the TTL).
 
         Only one caller per TTL is told to: the entry's deadline moves on at once.
@@ -93,10 +99,10 @@ class RoomCache:
         self._refreshing.add(task)
         task.add_done_callback(self._refreshing.discard)
 
-    def discard(self, key: str) -> None:
+    def discard(self, key: CacheKey) -> None:
         self._rooms.pop(key, None)
 
-    def put(self, key: str, room: Room) -> None:
+    def put(self, key: CacheKey, room: Room) -> None:
         if len(self._rooms) >= self.MAX_ENTRIES:
             self._rooms.clear()
         self._rooms[key] = (time.monotonic() + self.ttl, room)
@@ -164,11 +170,11 @@ async def _refresh_room(request: Request[Any, Any, Any], cache: RoomCache, key: 
         log.warning("room %r not refreshed, dropped from the cache: %r", key, exc)
 
 
-def forget_room(request: Request[Any, Any, Any], room: Room) -> None:
-    """Drop a changed or deleted room from this worker's cache."""
+def forget_room(request: Request[Any, Any, Any], room: Room | uuid.UUID) -> None:
+    """Drop a changed or deleted room (or one whose accesses changed) from this worker's cache."""
     cache = room_cache(request)
     if cache is not None:
-        cache.forget(room.id)
+        cache.forget(room.id if isinstance(room, Room) else room)
 
 
 async def accesses_by_room(

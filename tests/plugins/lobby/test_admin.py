@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from meet_core.livekit.color import generate_color
+from meet_core.rooms.models import ResourceAccess
 from meet_core.users.models import User
 
 PRIVILEGES = {"detail": "You must have privileges on room to perform this action."}
@@ -229,3 +230,59 @@ async def test_participant_id_as_integer_or_hex(lobby_app, lobby):
         assert (await lobby.request_entry(alice, room)).json()["status"] == "accepted"
         assert (await lobby.enter(meet.client, room, uuid.UUID(pid).hex, False)).status_code == 200
         assert (await lobby.request_entry(alice, room)).json()["status"] == "denied"
+
+
+async def _access_id(meet, room, user) -> str:
+    async with meet.app.state.db_config.get_session() as session:
+        access = await session.scalar(
+            select(ResourceAccess).where(
+                ResourceAccess.resource_id == room.id, ResourceAccess.user_id == user.id
+            )
+        )
+        return str(access.id)
+
+
+async def test_a_privilege_kept_by_the_worker_goes_with_the_access(lobby_app, lobby):
+    """With the room cache on, the admin's list skips the database; an access changed through
+    this worker is forgotten at once, whoever makes the change."""
+    meet = await lobby_app(env={"ROOM_CACHE_TTL": "30"})
+    owner, admin = await meet.create_user(), await meet.create_user()
+    room = await meet.create_room(
+        access_level="trusted", accesses=[(owner, "owner"), (admin, "administrator")]
+    )
+    access_id = await _access_id(meet, room, admin)
+    async with meet.new_client() as admin_client:
+        await meet.login(admin, admin_client)
+        for _ in range(2):  # the second one from the cache
+            assert (await lobby.waiting(admin_client, room)).status_code == 200
+        await meet.login(owner)
+        url = f"/api/v1.0/resource-accesses/{access_id}/"
+        assert (await meet.client.patch(url, json={"role": "member"})).status_code == 200
+        response = await lobby.waiting(admin_client, room)
+        assert (response.status_code, response.json()) == (403, PRIVILEGES)
+
+        assert (await meet.client.patch(url, json={"role": "administrator"})).status_code == 200
+        assert (await lobby.waiting(admin_client, room)).status_code == 200
+        assert (await meet.client.delete(url)).status_code == 204
+        response = await lobby.waiting(admin_client, room)
+        assert (response.status_code, response.json()) == (403, PRIVILEGES)
+
+
+async def test_a_privilege_changed_elsewhere_lasts_one_ttl_and_one_refresh(lobby_app, lobby):
+    """Another worker (or the users CLI) deactivating the admin: past ``ROOM_CACHE_TTL`` the
+    cached privilege answers once more while it is checked again, then 401."""
+    meet = await lobby_app(env={"ROOM_CACHE_TTL": "0.3"})
+    room, admin = await _room_with_admin(meet)
+    assert (await lobby.waiting(meet.client, room)).status_code == 200
+    async with meet.app.state.db_config.get_session() as session:
+        await session.execute(update(User).where(User.id == admin.id).values(is_active=False))
+        await session.commit()
+    assert (await lobby.waiting(meet.client, room)).status_code == 200  # within the TTL
+    await asyncio.sleep(0.35)
+    statuses = []
+    for _ in range(20):
+        statuses.append((await lobby.waiting(meet.client, room)).status_code)
+        if statuses[-1] == 401:
+            break
+        await asyncio.sleep(0.02)
+    assert statuses[0] == 200 and statuses[-1] == 401 and len(statuses) <= 3, statuses
