@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from litestar import Request
 
 from meet_core.http.errors import ApiError
+from meet_core.http.raw import header
 from meet_core.pipelined_valkey import Script
 from meet_core.state import pipelined_valkey
 
@@ -103,7 +104,7 @@ def throttled(wait: int) -> ApiError:
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
     """The caller's address, from ``X-Forwarded-For`` when a proxy set it."""
-    forwarded = request.headers.get("x-forwarded-for")
+    forwarded = header(request, b"x-forwarded-for")
     if forwarded:
         return forwarded.split(",")[0].strip()
     return request.client.host if request.client else "unknown"

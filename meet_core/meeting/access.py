@@ -6,7 +6,7 @@ grants admin powers, whatever the holder's role.
 
 from __future__ import annotations
 
-import logging
+import functools
 import uuid
 from typing import Any
 
@@ -20,10 +20,8 @@ from meet_core.identity.livekit_auth import LiveKitCaller, livekit_caller
 from meet_core.identity.sessions import SAFE_METHODS, check_csrf, session_user_id
 from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404, get_room_or_404, room_key_filter
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Room
-from meet_core.rooms.service import ROOM_COLUMNS, RoomCache, room_cache
+from meet_core.rooms.service import ROOM_COLUMNS, room_cache, room_from_row
 from meet_core.users.models import User
-
-log = logging.getLogger(__name__)
 
 PRIVILEGES_REQUIRED = "You must have privileges on room to perform this action."
 
@@ -58,27 +56,26 @@ async def read_privileged_room(request: Request[Any, Any, Any], room_key: str) -
     if found is None:
         raise not_authenticated()
     user_id, session = found
-    cache = room_cache(request)
-    if cache is not None:
-        room, refresh = cache.get((user_id, room_key))
-        if room is not None:
-            if request.method not in SAFE_METHODS:
-                check_csrf(request, session)
-            if refresh:
-                cache.refresh_in_background(_recheck_privileges(request, cache, user_id, room_key))
-            return room
-    row = await _user_room_and_role(request, user_id, room_key)
-    if row is None or not row["is_active"]:
-        raise not_authenticated()
+    cache, key = room_cache(request), (user_id, room_key)
+    reload = functools.partial(_privileged_room_or_none, request, user_id, room_key)
+    room = cache.get(key, reload) if cache is not None else None
+    row = None
+    if room is None:
+        row = await _user_room_and_role(request, user_id, room_key)
+        if row is None or not row["is_active"]:
+            raise not_authenticated()
     if request.method not in SAFE_METHODS:
         check_csrf(request, session)
+    if room is not None:
+        return room
+    assert row is not None
     if row["id"] is None:
         raise not_found(ROOM_NOT_FOUND)
     if row["role"] not in PRIVILEGED_ROLES:
         raise permission_denied(PRIVILEGES_REQUIRED)
-    room = Room(**{column.key: row[column.key] for column in ROOM_COLUMNS})
+    room = room_from_row(row)
     if cache is not None:
-        cache.put((user_id, room_key), room)
+        cache.put(key, room)
     return room
 
 
@@ -98,21 +95,14 @@ async def _user_room_and_role(
     return await read_first(request, None, query)
 
 
-async def _recheck_privileges(
-    request: Request[Any, Any, Any], cache: RoomCache, user_id: uuid.UUID, room_key: str
-) -> None:
-    """Check a cached privilege again; anything but a success (an error too) forgets it."""
-    key = (user_id, room_key)
-    try:
-        row = await _user_room_and_role(request, user_id, room_key)
-    except Exception as exc:
-        cache.discard(key)
-        log.warning("privileges of %s on %r not checked again, forgotten: %r", user_id, room_key, exc)
-        return
+async def _privileged_room_or_none(
+    request: Request[Any, Any, Any], user_id: uuid.UUID, room_key: str
+) -> Room | None:
+    """The room when the user is active and administers it, else None (a cached check, again)."""
+    row = await _user_room_and_role(request, user_id, room_key)
     if row is None or not row["is_active"] or row["id"] is None or row["role"] not in PRIVILEGED_ROLES:
-        cache.discard(key)
-    else:
-        cache.put(key, Room(**{column.key: row[column.key] for column in ROOM_COLUMNS}))
+        return None
+    return room_from_row(row)
 
 
 async def participant_room(

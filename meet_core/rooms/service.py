@@ -11,12 +11,12 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
 from litestar import Request
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,25 +79,36 @@ class RoomCache:
         self._rooms: dict[CacheKey, tuple[float, Room]] = {}
         self._refreshing: set[asyncio.Task[None]] = set()  # references, or a task may be collected
 
-    def get(self, key: CacheKey) -> tuple[Room | None, bool]:
-        """The cached room, and whether the caller should refresh it (it is past the TTL).
+    def get(self, key: CacheKey, reload: Callable[[], Awaitable[Room | None]]) -> Room | None:
+        """The cached room, past the TTL too: then ``reload`` reads it again in the background.
 
-        Only one caller per TTL is told to: the entry's deadline moves on at once.
+        Only one caller per TTL starts a reload (the entry's deadline moves on at once); its
+        room replaces the cached one, and None or an error drops the entry, so that no stale
+        room outlives an outage (the next request reads through, and gets its 503).
         """
         entry = self._rooms.get(key)
         if entry is None:
-            return None, False
+            return None
         expires, room = entry
         now = time.monotonic()
         if expires < now:
             self._rooms[key] = (now + self.ttl, room)
-            return room, True
-        return room, False
+            task = asyncio.ensure_future(self._reload(key, reload))
+            self._refreshing.add(task)
+            task.add_done_callback(self._refreshing.discard)
+        return room
 
-    def refresh_in_background(self, refresh: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(refresh)
-        self._refreshing.add(task)
-        task.add_done_callback(self._refreshing.discard)
+    async def _reload(self, key: CacheKey, reload: Callable[[], Awaitable[Room | None]]) -> None:
+        try:
+            room = await reload()
+        except Exception as exc:
+            self.discard(key)
+            log.warning("cached room %r not refreshed, dropped: %r", key, exc)
+            return
+        if room is None:
+            self.discard(key)
+        else:
+            self.put(key, room)
 
     def discard(self, key: CacheKey) -> None:
         self._rooms.pop(key, None)
@@ -138,36 +149,28 @@ async def read_room(
     """
     cache = room_cache(request)
     if cache is not None:
-        room, refresh = cache.get(key)
+        room = cache.get(key, lambda: _fetch_room(request, None, key))
         if room is not None:
-            if refresh:
-                cache.refresh_in_background(_refresh_room(request, cache, key))
             return room
-    return await _read_room(request, db_session, cache, key)
-
-
-async def _read_room(
-    request: Request[Any, Any, Any], db_session: AsyncSession | None, cache: RoomCache | None, key: str
-) -> Room | None:
-    found = await read_first(request, db_session, select(*ROOM_COLUMNS).where(room_key_filter(key)))
-    if found is None:
-        if cache is not None:
-            cache.discard(key)
-        return None
-    room = Room(**found)
+    room = await _fetch_room(request, db_session, key)
     if cache is not None:
-        cache.put(key, room)
+        if room is None:
+            cache.discard(key)
+        else:
+            cache.put(key, room)
     return room
 
 
-async def _refresh_room(request: Request[Any, Any, Any], cache: RoomCache, key: str) -> None:
-    """Read a cached room again; when the database cannot answer, forget it (no stale room
-    outlives an outage: the next request reads through, and gets its 503)."""
-    try:
-        await _read_room(request, None, cache, key)
-    except Exception as exc:
-        cache.discard(key)
-        log.warning("room %r not refreshed, dropped from the cache: %r", key, exc)
+def room_from_row(row: RowMapping) -> Room:
+    """A transient ``Room`` from a row holding :data:`ROOM_COLUMNS` (and maybe more)."""
+    return Room(**{column.key: row[column.key] for column in ROOM_COLUMNS})
+
+
+async def _fetch_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, key: str
+) -> Room | None:
+    found = await read_first(request, db_session, select(*ROOM_COLUMNS).where(room_key_filter(key)))
+    return room_from_row(found) if found is not None else None
 
 
 def forget_room(request: Request[Any, Any, Any], room: Room | uuid.UUID) -> None:

@@ -265,8 +265,8 @@ async def waiting_participants(
 ) -> dict[str, list[dict[str, str]]]:
     """The participants waiting in the lobby, in arrival order (public rooms have no lobby).
 
-    The administrator's page polls it every second: the session's user, the room and the
-    role come from one database statement (``read_privileged_room``), the list from one
+    The administrator's page polls it every second: the privilege check is one database
+    statement, kept in the worker's room cache (``read_privileged_room``), the list one
     Valkey script.
     """
     room = await read_privileged_room(request, room_key)
