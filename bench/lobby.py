@@ -342,19 +342,12 @@ end
 """
 
 
-def _wrk(
-    setup: Setup, clients: int, seconds: float, path: str, script: Path | None = None
-) -> tuple[str, float]:
-    """One wrk run: its summary line, and its requests/s."""
+def _wrk(setup: Setup, clients: int, seconds: float, path: str, script: Path | None = None) -> WrkResult:
+    """One closed-loop wrk run (``--latency``), parsed by :func:`parse_wrk`."""
     command = ["wrk", "-t", "2", "-c", str(clients), "-d", f"{int(seconds)}s", "--latency"]
     command += ["-s", str(script)] if script else []
     output = subprocess.run([*command, setup.url + path], capture_output=True, text=True, check=False).stdout
-    lines = output.splitlines()
-    rps = next((line.split()[1] for line in lines if line.startswith("Requests/sec")), "?")
-    pcts = {line.split()[0]: line.split()[1] for line in lines if line.strip().startswith(("50%", "99%"))}
-    errors = " ".join(line.strip() for line in lines if "Non-2xx" in line or "Socket errors" in line)
-    summary = f"{rps:>8} req/s  p50 {pcts.get('50%', '?'):>8}  p99 {pcts.get('99%', '?'):>8}  {errors}"
-    return summary, float(rps) if rps != "?" else float("nan")
+    return parse_wrk(output)
 
 
 def throughput_wrk(setup: Setup, clients: int, seconds: float) -> str:
@@ -363,10 +356,12 @@ def throughput_wrk(setup: Setup, clients: int, seconds: float) -> str:
     compares across machines and days (as ``bench/run.py`` prints)."""
     script = setup.tmp / "request-entry.lua"
     script.write_text(WRK_SCRIPT % (setup.rooms[0], clients))
-    polls, poll_rps = _wrk(setup, clients, seconds, "", script)
-    heartbeat, heartbeat_rps = _wrk(setup, clients, seconds, "/__lbheartbeat__")
-    ratio = poll_rps / heartbeat_rps
-    return f"{polls}\n    heartbeat, wrk, same connections: {heartbeat}  (ratio {ratio:.2f})"
+    polls = _wrk(setup, clients, seconds, "", script)
+    heartbeat = _wrk(setup, clients, seconds, "/__lbheartbeat__")
+    ratio = polls.rps / heartbeat.rps
+    return (
+        f"{polls.summary()}\n    heartbeat, wrk, same connections: {heartbeat.summary()}  (ratio {ratio:.2f})"
+    )
 
 
 async def capacity_step(setup: Setup, participants: int, seconds: float) -> tuple[Stats, Stats]:
