@@ -1,7 +1,12 @@
 """Finding a room from the ``{id}`` of a URL, and a user's role in it (spec/api.md §2.3).
 
 The key is a UUID (dashless accepted) looked up by id, or anything else looked up by its
-slug (``/rooms/Réunion/`` finds ``reunion``). Public: plugins use it for their room routes.
+slug (``/rooms/Réunion/`` finds ``reunion``). A key whose *slug* reads as a UUID (``<id>!``,
+``<ID>``, `` <id>``, full-width digits...) is that UUID too: no room may have such a slug
+(``checked_slug`` refuses them), so looking it up by slug would always miss, and the
+unregistered-room fallback would then hand out a token for the LiveKit room named after
+the registered room's id: a lobby bypass (:func:`resolve_room_key`). Public: plugins use it
+for their room routes.
 """
 
 from __future__ import annotations
@@ -26,18 +31,31 @@ def parse_uuid(key: str) -> uuid.UUID | None:
         return None
 
 
-def room_key_filter(key: str) -> ColumnElement[bool]:
-    """The WHERE clause of a URL key: the room's id when ``key`` is a UUID, else its slug."""
+def resolve_room_key(key: str) -> uuid.UUID | str:
+    """What a URL key names: a room id (a UUID, or a key whose slug reads as one), else a slug.
+
+    Only a slug may name an unregistered room; an id names a registered room or nothing.
+    """
     room_id = parse_uuid(key)
-    return Room.id == room_id if room_id is not None else Room.slug == slugify(key)
+    if room_id is not None:
+        return room_id
+    slug = slugify(key)
+    room_id = parse_uuid(slug)
+    return slug if room_id is None else room_id
+
+
+def room_key_filter(key: str) -> ColumnElement[bool]:
+    """The WHERE clause of a URL key: the room's id or its slug (:func:`resolve_room_key`)."""
+    resolved = resolve_room_key(key)
+    return Room.slug == resolved if isinstance(resolved, str) else Room.id == resolved
 
 
 async def find_room(db_session: AsyncSession, key: str) -> Room | None:
-    """The room whose id (when ``key`` is a UUID) or slug (``slugify(key)``) matches, or None."""
-    room_id = parse_uuid(key)
-    if room_id is not None:
-        return await db_session.get(Room, room_id)
-    return await db_session.scalar(select(Room).where(Room.slug == slugify(key)))
+    """The room whose id or slug matches the URL key (:func:`resolve_room_key`), or None."""
+    resolved = resolve_room_key(key)
+    if isinstance(resolved, str):
+        return await db_session.scalar(select(Room).where(Room.slug == resolved))
+    return await db_session.get(Room, resolved)
 
 
 async def get_room_or_404(db_session: AsyncSession, key: str) -> Room:

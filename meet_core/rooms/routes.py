@@ -22,10 +22,9 @@ from meet_core.http.errors import not_found
 from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.sessions import provide_user
 from meet_core.rooms import pagination, service
-from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404
+from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404, resolve_room_key
 from meet_core.rooms.schemas import validate_room_input
 from meet_core.rooms.serializers import room_payload, unregistered_room_payload
-from meet_core.rooms.slugs import slugify
 from meet_core.state import core_settings
 from meet_core.users.models import User
 
@@ -81,8 +80,10 @@ async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]
     db_session = request_db_session(request) if user is not None else None
     room = await service.read_room(request, db_session, room_key)
     if room is None:
-        slug = slugify(room_key)
-        if not core_settings(request).allow_unregistered_rooms or not slug:
+        # Only a slug names an unregistered room: a key naming an id (``<id>!`` too) is a
+        # registered room or nothing, never a LiveKit room named after a registered one.
+        slug = resolve_room_key(room_key)
+        if not isinstance(slug, str) or not slug or not core_settings(request).allow_unregistered_rooms:
             raise not_found(ROOM_NOT_FOUND)
         return json_response(unregistered_room_payload(request, slug, user))
     if db_session is None or user is None:

@@ -1,9 +1,13 @@
 """``POST /rooms/{id}/start-subtitle/`` and ``stop-subtitle/`` (api.md §2.6, services.md §5).
 
 Both are authenticated by the caller's LiveKit token only (session cookies are ignored), so
-anyone holding a token for the room, anonymous included, may start or stop the subtitles, as
-in the old system. Order of checks: token (403) -> room lookup (404) -> the token is for this
-room (403) -> LiveKit. Subtitles are the transcriber agent dispatched to the LiveKit room named
+any participant of the meeting, anonymous included, may start or stop the subtitles, as in
+the old system. Unlike the old system, the token's identity must also be connected to the
+meeting (as for mute-participant): a token outlives its holder's presence (a participant
+removed by an administrator keeps it until it expires), and presence is what makes the
+holder a participant. Order of checks: token (403) -> room lookup (404) -> the token is for
+this room (403) -> the holder is in the meeting (403, LiveKit unreachable 502) -> LiveKit.
+Subtitles are the transcriber agent dispatched to the LiveKit room named
 after the room's UUID; nothing is stored on our side, so LiveKit is the only state.
 """
 
@@ -21,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import ApiError, permission_denied
 from meet_core.identity.livekit_auth import livekit_caller
+from meet_core.meeting.livekit_participants import LiveKitFailure, is_in_meeting
 from meet_core.rooms.lookup import get_room_or_404
 from meet_core.rooms.models import Room
 from meet_core.state import livekit_api, settings
@@ -31,6 +36,9 @@ log = logging.getLogger("meet_subtitles")
 #: What a LiveKit call may raise when LiveKit answers an error or cannot be reached.
 LIVEKIT_ERRORS: tuple[type[BaseException], ...] = (ServerError, aiohttp.ClientError, TimeoutError)
 
+#: The 403 body of a token whose holder is not connected to the meeting (as mute-participant's).
+CALLER_NOT_PRESENT = "Could not verify caller presence"
+
 #: Job statuses of an agent that is (about to be) in the room.
 _LIVE_JOB = frozenset({JobStatus.JS_PENDING, JobStatus.JS_RUNNING})
 
@@ -39,12 +47,21 @@ def _agent_name(request: Request[Any, Any, Any]) -> str:
     return settings(request).section(PLUGIN_NAME, SubtitlesSettings).room_subtitle_agent_name
 
 
-async def _authorized_room(request: Request[Any, Any, Any], db_session: AsyncSession, room_key: str) -> Room:
-    """The room, once the bearer LiveKit token is valid (403) and for that very room (403)."""
+async def _authorized_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession, room_key: str, failure: str
+) -> Room:
+    """The room, once the bearer LiveKit token is valid (403), for that very room (403) and
+    held by a participant connected to the meeting (403; 502 ``failure`` when LiveKit fails)."""
     caller = await livekit_caller(request)
     room = await get_room_or_404(db_session, room_key)
     if caller.room != str(room.id):
         raise permission_denied()
+    try:
+        present = await is_in_meeting(livekit_api(request), caller.room, caller.identity)
+    except LiveKitFailure as exc:
+        raise ApiError(502, {"error": f"{failure} for room {room.slug}"}) from exc
+    if not present:
+        raise ApiError(403, {"error": CALLER_NOT_PRESENT})
     return room
 
 
@@ -82,7 +99,7 @@ async def start_subtitle(
     Idempotent: the frontend may call it again (another participant, a reload) without
     stacking dispatches. 502 ``{"error": ...}`` when LiveKit fails.
     """
-    room = await _authorized_room(request, db_session, room_key)
+    room = await _authorized_room(request, db_session, room_key, "Subtitles failed to start")
     agent_name, room_name = _agent_name(request), str(room.id)
     livekit = livekit_api(request)
     try:
@@ -110,7 +127,7 @@ async def stop_subtitle(
     Stopping subtitles that are not running succeeds too: the caller's wish (no subtitles)
     holds. 502 ``{"error": ...}`` when LiveKit fails.
     """
-    room = await _authorized_room(request, db_session, room_key)
+    room = await _authorized_room(request, db_session, room_key, "Subtitles failed to stop")
     agent_name, room_name = _agent_name(request), str(room.id)
     livekit = livekit_api(request)
     try:

@@ -22,9 +22,17 @@ SUCCESS = {"status": "success"}
 
 
 def token(
-    livekit, room_name: str, *, secret: str | None = None, ttl: datetime.timedelta | None = None
+    livekit,
+    room_name: str,
+    *,
+    secret: str | None = None,
+    ttl: datetime.timedelta | None = None,
+    present: bool = True,
 ) -> str:
-    """A participant token as the core mints it for ``GET /rooms/{id}/``."""
+    """A participant token as the core mints it for ``GET /rooms/{id}/``; its holder is
+    connected to the meeting in the fake LiveKit unless ``present`` is false."""
+    if present:
+        livekit.add_participant(room_name, "anonymous-participant")
     return mint_token(
         api_key=livekit.api_key,
         api_secret=secret or livekit.api_secret,
@@ -249,6 +257,38 @@ async def test_unknown_room_is_404_after_authentication(meet_app, livekit):
     assert livekit.calls == []
 
 
+# ---------------------------------------------------------------------------------- presence
+
+
+@pytest.mark.parametrize("route", [start, stop])
+async def test_a_token_whose_holder_is_not_in_the_meeting_is_forbidden(meet_app, livekit, route):
+    meet = await meet_app(plugins=[SubtitlesPlugin])
+    room = await meet.create_room("Weekly sync")
+    livekit.add_participant(str(room.id), "someone-else")  # the meeting runs, without the holder
+
+    response = await route(meet, str(room.id), bearer(token(livekit, str(room.id), present=False)))
+
+    assert response.status_code == 403
+    assert response.json() == {"error": "Could not verify caller presence"}
+    [call] = livekit.calls
+    assert (call.service, call.method) == ("RoomService", "GetParticipant")
+    assert (call.request.room, call.request.identity) == (str(room.id), "anonymous-participant")
+    assert livekit.dispatches(str(room.id)) == []
+
+
+async def test_presence_unknown_when_livekit_fails_is_502(meet_app, livekit):
+    meet = await meet_app(plugins=[SubtitlesPlugin])
+    room = await meet.create_room("Weekly sync")
+    headers = bearer(token(livekit, str(room.id)))
+    livekit.fail("GetParticipant", code="internal", service="RoomService")
+
+    response = await start(meet, str(room.id), headers)
+
+    assert response.status_code == 502
+    assert response.json() == {"error": "Subtitles failed to start for room weekly-sync"}
+    assert livekit.calls_to("CreateDispatch", SERVICE) == []
+
+
 # ------------------------------------------------------------------------------- LiveKit down
 
 
@@ -308,7 +348,7 @@ async def test_stop_when_not_running_succeeds(meet_app, livekit):
     response = await stop(meet, str(room.id), bearer(token(livekit, str(room.id))))
 
     assert response.status_code == 200 and response.json() == SUCCESS
-    assert [c.method for c in livekit.calls] == ["ListDispatch"]
+    assert [c.method for c in livekit.calls] == ["GetParticipant", "ListDispatch"]
 
 
 async def test_stop_requires_a_token_for_the_room(meet_app, livekit):
