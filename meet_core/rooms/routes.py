@@ -16,12 +16,12 @@ from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db.request_session import request_db_session
-from meet_core.http import API_PREFIX
+from meet_core.http import API_PREFIX, pagination
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
 from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.sessions import provide_user
-from meet_core.rooms import pagination, service
+from meet_core.rooms import service
 from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404
 from meet_core.rooms.schemas import validate_room_input
 from meet_core.rooms.serializers import room_payload, unregistered_room_payload
