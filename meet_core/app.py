@@ -21,19 +21,23 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from livekit.api import TokenVerifier
 
 from meet_core import __version__
 from meet_core.cache import PrivateValkey, connect
 from meet_core.db import CORE_MODEL_MODULES, import_models
 from meet_core.db.config import database_config
+from meet_core.frontend_config import core_frontend_config
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import exception_handlers
 from meet_core.identity.oidc import oidc_lifespan
 from meet_core.identity.sessions import provide_current_user, provide_user
 from meet_core.livekit.client import open_livekit
+from meet_core.meeting.webhook import webhook_setup
 from meet_core.pipelined_valkey import PipelinedValkey
 from meet_core.plugins.facade import MeetHooks
 from meet_core.plugins.manager import build_plugin_manager
+from meet_core.rooms.service import RoomCache
 from meet_core.routes import CORE_ROUTE_MODULES
 from meet_core.settings import CoreSettings, Settings, SettingsError, load_section, read_environment
 
@@ -162,6 +166,12 @@ def create_app(
     app.state.settings = settings
     app.state.hooks = hooks
     app.state.db_config = db_config
+    # What handlers read on every request is built here, never on first use (meet_core.state).
+    core = settings.core
+    app.state.room_cache = RoomCache(core.room_cache_ttl) if core.room_cache_ttl > 0 else None
+    app.state.frontend_config = core_frontend_config(settings)
+    app.state.livekit_verifier = TokenVerifier(core.livekit_api_key, core.livekit_api_secret)
+    app.state.livekit_webhook = webhook_setup(core)
     return app
 
 

@@ -14,7 +14,7 @@ from litestar import Request, get
 
 from meet_core.http import API_PREFIX
 from meet_core.settings import Settings
-from meet_core.state import hooks, settings
+from meet_core.state import frontend_config, hooks, settings
 
 
 def core_frontend_config(settings: Settings) -> dict[str, Any]:
@@ -73,10 +73,7 @@ def core_frontend_config(settings: Settings) -> dict[str, Any]:
 @get(f"{API_PREFIX}/config", summary="Frontend configuration", tags=["config"])
 async def get_frontend_configuration(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The frontend configuration: core keys, then the enabled plugins' fragments."""
-    state = request.app.state
-    base = state.get("frontend_config")
-    if base is None:
-        base = state.frontend_config = core_frontend_config(settings(request))
+    base = frontend_config(request)
     fragments = await hooks(request).frontend_config(settings(request))
     return {**base, **fragments} if fragments else base
 
