@@ -34,6 +34,7 @@ def _state(holder: Any) -> Any:
 
 
 def settings(holder: _HasApp | Litestar) -> Settings:
+    """The application's settings: ``.core`` and each plugin's ``.section(name, cls)``."""
     return _state(holder).settings  # type: ignore[no-any-return]
 
 

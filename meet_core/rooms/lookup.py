@@ -17,10 +17,12 @@ from meet_core.rooms.models import PRIVILEGED_ROLES, ROLE_RANK, ResourceAccess, 
 from meet_core.rooms.slugs import slugify
 from meet_core.users.models import User
 
+#: The 404 detail of an unknown room key, as the old system words it.
 ROOM_NOT_FOUND = "No Room matches the given query."
 
 
 def parse_uuid(key: str) -> uuid.UUID | None:
+    """``key`` as a UUID (dashless accepted), None when it is not one."""
     try:
         return uuid.UUID(key)
     except (ValueError, AttributeError):
