@@ -37,6 +37,7 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check meet_core plugins tests bench
 	$(VENV)/bin/mypy meet_core $(dir $(wildcard plugins/*/meet_*/__init__.py))
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

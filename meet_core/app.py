@@ -15,31 +15,29 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from advanced_alchemy.extensions.litestar import (
-    AsyncSessionConfig,
-    EngineConfig,
-    SQLAlchemyAsyncConfig,
-    SQLAlchemyPlugin,
-)
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, MediaType, Request, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from sqlalchemy import event
+from livekit.api import TokenVerifier
 
 from meet_core import __version__
 from meet_core.cache import PrivateValkey, connect
 from meet_core.db import CORE_MODEL_MODULES, import_models
-from meet_core.db.migrate import ensure_sqlite_folder
+from meet_core.db.config import database_config
+from meet_core.frontend_config import core_frontend_config
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import exception_handlers
 from meet_core.identity.oidc import oidc_lifespan
 from meet_core.identity.sessions import provide_current_user, provide_user
 from meet_core.livekit.client import open_livekit
+from meet_core.meeting.webhook import webhook_setup
 from meet_core.pipelined_valkey import PipelinedValkey
 from meet_core.plugins.facade import MeetHooks
 from meet_core.plugins.manager import build_plugin_manager
+from meet_core.rooms.service import RoomCache
 from meet_core.routes import CORE_ROUTE_MODULES
 from meet_core.settings import CoreSettings, Settings, SettingsError, load_section, read_environment
 
@@ -64,37 +62,6 @@ def load_settings(
     if errors:
         raise SettingsError(errors)
     return Settings(core, sections, env_map), hooks
-
-
-def database_config(core: CoreSettings) -> SQLAlchemyAsyncConfig:
-    """advanced-alchemy config: one engine per app, commit on 2xx and roll back otherwise."""
-    url = core.build_database_url()
-    engine: dict[str, Any] = {"echo": core.db_echo}
-    if url.startswith("sqlite"):
-        ensure_sqlite_folder(url)
-    else:
-        engine.update(
-            pool_size=core.db_pool_size, max_overflow=core.db_pool_size, pool_pre_ping=core.db_pool_pre_ping
-        )
-    config = SQLAlchemyAsyncConfig(
-        connection_string=url,
-        before_send_handler="autocommit",
-        session_dependency_key="db_session",
-        session_config=AsyncSessionConfig(expire_on_commit=False),
-        engine_config=EngineConfig(**engine),
-        set_default_exception_handler=False,
-    )
-    if url.startswith("sqlite"):
-        # Foreign keys (and so ON DELETE CASCADE) are off by default in SQLite.
-        @event.listens_for(config.get_engine().sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
-
-    return config
 
 
 def cors_config(core: CoreSettings) -> CORSConfig | None:
@@ -199,6 +166,12 @@ def create_app(
     app.state.settings = settings
     app.state.hooks = hooks
     app.state.db_config = db_config
+    # What handlers read on every request is built here, never on first use (meet_core.state).
+    core = settings.core
+    app.state.room_cache = RoomCache(core.room_cache_ttl) if core.room_cache_ttl > 0 else None
+    app.state.frontend_config = core_frontend_config(settings)
+    app.state.livekit_verifier = TokenVerifier(core.livekit_api_key, core.livekit_api_secret)
+    app.state.livekit_webhook = webhook_setup(core)
     return app
 
 

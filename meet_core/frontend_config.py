@@ -1,43 +1,51 @@
 """``GET /api/v1.0/config/``: what the frontend needs to know (spec/api.md §5).
 
-Every object the frontend dereferences is present: plugin-owned keys (``recording``,
-``telephony``, ``subtitle``, ``background_image``) carry their disabled values here and an
-enabled plugin's ``meet_frontend_config`` fragment replaces them. The core part is computed
-once per application; only the plugin fragments run per request.
+Every object the frontend dereferences is present. The features that plugins provide
+(``recording``, ``telephony``, ``subtitle``, ``background_image``) are answered off by
+:data:`FEATURES_OFF`: plain data, the frontend's contract, not knowledge of any plugin. An
+enabled plugin's ``meet_frontend_config`` fragment replaces them (each plugin fills its own
+keys; the core names none). The core part is computed once per application (``create_app``);
+only the plugin fragments run per request.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from litestar import Request, get
 
 from meet_core.http import API_PREFIX
 from meet_core.settings import Settings
-from meet_core.state import hooks, settings
+from meet_core.state import frontend_config, hooks, settings
+
+#: The features the frontend dereferences, as answered when nothing provides them.
+FEATURES_OFF: dict[str, Any] = {
+    "recording": {
+        "is_enabled": False,
+        "available_modes": [],
+        "expiration_days": None,
+        "max_duration": None,
+    },
+    "background_image": {
+        "upload_is_enabled": False,
+        "max_count_by_user": 10,
+        "max_size": 2097152,
+        "allowed_extensions": [".jpeg", ".jpg", ".png"],
+        "allowed_mimetypes": ["image/jpeg", "image/png"],
+    },
+    "telephony": {"enabled": False},
+    "subtitle": {"enabled": False},
+}
 
 
 def core_frontend_config(settings: Settings) -> dict[str, Any]:
-    """The core's keys, with the disabled values of the plugin-owned features."""
+    """The core's keys, and :data:`FEATURES_OFF` (copied: a response may be changed downstream)."""
     core = settings.core
     config: dict[str, Any] = {
         "LANGUAGE_CODE": core.language_code,
-        "recording": {
-            "is_enabled": False,
-            "available_modes": [],
-            "expiration_days": None,
-            "max_duration": None,
-        },
-        "background_image": {
-            "upload_is_enabled": False,
-            "max_count_by_user": 10,
-            "max_size": 2097152,
-            "allowed_extensions": [".jpeg", ".jpg", ".png"],
-            "allowed_mimetypes": ["image/jpeg", "image/png"],
-        },
-        "telephony": {"enabled": False},
+        **copy.deepcopy(FEATURES_OFF),
         "resource": {"default_access_level": core.resource_default_access_level},
-        "subtitle": {"enabled": False},
         "diagnostics": {"connection_test_enabled": core.connection_test_enabled},
         "livekit": {
             "url": core.livekit_api_url,
@@ -73,10 +81,7 @@ def core_frontend_config(settings: Settings) -> dict[str, Any]:
 @get(f"{API_PREFIX}/config", summary="Frontend configuration", tags=["config"])
 async def get_frontend_configuration(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The frontend configuration: core keys, then the enabled plugins' fragments."""
-    state = request.app.state
-    base = state.get("frontend_config")
-    if base is None:
-        base = state.frontend_config = core_frontend_config(settings(request))
+    base = frontend_config(request)
     fragments = await hooks(request).frontend_config(settings(request))
     return {**base, **fragments} if fragments else base
 

@@ -1,7 +1,9 @@
-"""Typed access to what one application holds (public: plugins use it too).
+"""Typed access to what one application holds (plugins reach it through ``meet_core.api``).
 
 Everything lives on ``app.state`` (never in module globals) so tests build apps side by
-side. Each accessor takes anything with an ``.app`` (a request) or the app itself.
+side. Each accessor takes anything with an ``.app`` (a request) or the app itself. Every
+key is set when the application is built (``create_app``) or started (its lifespan), never
+by a handler on first use: this module is the list of what ``app.state`` holds.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import valkey.asyncio as valkey
     from litestar import Litestar
-    from livekit.api import LiveKitAPI
+    from livekit.api import LiveKitAPI, TokenVerifier
 
+    from meet_core.meeting.webhook import WebhookSetup
     from meet_core.pipelined_valkey import PipelinedValkey
     from meet_core.plugins.facade import MeetHooks
+    from meet_core.rooms.service import RoomCache
     from meet_core.settings import Settings
     from meet_core.settings.core import CoreSettings
 
@@ -30,6 +34,7 @@ def _state(holder: Any) -> Any:
 
 
 def settings(holder: _HasApp | Litestar) -> Settings:
+    """The application's settings: ``.core`` and each plugin's ``.section(name, cls)``."""
     return _state(holder).settings  # type: ignore[no-any-return]
 
 
@@ -58,3 +63,24 @@ def pipelined_valkey(holder: _HasApp | Litestar) -> PipelinedValkey:
 def livekit_api(holder: _HasApp | Litestar) -> LiveKitAPI:
     """The application's one LiveKit server API client (opened in the lifespan)."""
     return _state(holder).livekit  # type: ignore[no-any-return]
+
+
+def room_cache(holder: _HasApp | Litestar) -> RoomCache | None:
+    """The worker's cache of rooms (``meet_core.rooms.service.RoomCache``), None when
+    ``ROOM_CACHE_TTL`` is 0."""
+    return _state(holder).room_cache  # type: ignore[no-any-return]
+
+
+def frontend_config(holder: _HasApp | Litestar) -> dict[str, Any]:
+    """The core's part of ``GET /config/``, computed once per application."""
+    return _state(holder).frontend_config  # type: ignore[no-any-return]
+
+
+def livekit_verifier(holder: _HasApp | Litestar) -> TokenVerifier:
+    """Verifies the LiveKit tokens that participants send as bearer tokens."""
+    return _state(holder).livekit_verifier  # type: ignore[no-any-return]
+
+
+def livekit_webhook_setup(holder: _HasApp | Litestar) -> WebhookSetup:
+    """The LiveKit webhook's receiver and room filter."""
+    return _state(holder).livekit_webhook  # type: ignore[no-any-return]

@@ -52,6 +52,7 @@ def detail(status_code: int, message: str, headers: dict[str, str] | None = None
 
 
 def not_found(message: str = "Not found.") -> ApiError:
+    """404 ``{"detail": message}`` (raise it)."""
     return detail(404, message)
 
 
@@ -61,6 +62,7 @@ def not_authenticated() -> ApiError:
 
 
 def permission_denied(message: str = DEFAULT_DETAILS[403]) -> ApiError:
+    """403 ``{"detail": message}``, DRF's default message unless given (raise it)."""
     return detail(403, message)
 
 

@@ -13,12 +13,11 @@ from typing import Any
 import jwt
 import msgspec
 from litestar import Request
-from livekit.api import TokenVerifier
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.http.errors import permission_denied
-from meet_core.state import core_settings
+from meet_core.state import livekit_verifier
 from meet_core.users.models import User
 
 
@@ -29,15 +28,6 @@ class LiveKitCaller(msgspec.Struct, frozen=True):
     room: str
     claims: dict[str, Any]
     user: User | None = None
-
-
-def _verifier(request: Request[Any, Any, Any]) -> TokenVerifier:
-    verifier = getattr(request.app.state, "livekit_verifier", None)
-    if verifier is None:
-        core = core_settings(request)
-        verifier = TokenVerifier(core.livekit_api_key, core.livekit_api_secret)
-        request.app.state.livekit_verifier = verifier
-    return verifier
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str | None:
@@ -59,7 +49,7 @@ async def livekit_caller(
     if token is None:
         raise permission_denied("Authentication credentials were not provided.")
     try:
-        claims = _verifier(request).verify(token)
+        claims = livekit_verifier(request).verify(token)
     except jwt.PyJWTError as exc:
         raise permission_denied(f"Invalid LiveKit token: {exc}") from exc
     except Exception as exc:  # the SDK raises plain exceptions for bad grants

@@ -11,16 +11,24 @@ import uuid
 from typing import Any
 
 from litestar import Request
-from sqlalchemy import RowMapping, and_, select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db.request_session import read_first
-from meet_core.http.errors import not_authenticated, not_found, permission_denied
+from meet_core.http.errors import ApiError, not_authenticated, not_found, permission_denied
 from meet_core.identity.livekit_auth import LiveKitCaller, livekit_caller
 from meet_core.identity.sessions import SAFE_METHODS, check_csrf, session_user_id
-from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404, get_room_or_404, room_key_filter
-from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Room
-from meet_core.rooms.service import ROOM_COLUMNS, room_cache, room_from_row
+from meet_core.rooms.lookup import (
+    ROOM_NOT_FOUND,
+    access_of,
+    get_room_and_role_or_404,
+    get_room_or_404,
+    require_privileged,
+    room_key_filter,
+)
+from meet_core.rooms.models import ResourceAccess, Room
+from meet_core.rooms.service import ROOM_COLUMNS, room_from_row
+from meet_core.state import room_cache
 from meet_core.users.models import User
 
 PRIVILEGES_REQUIRED = "You must have privileges on room to perform this action."
@@ -34,8 +42,7 @@ def livekit_room_name(room: Room) -> str:
 async def privileged_room(db_session: AsyncSession, room_key: str, user: User) -> Room:
     """The room (404 if unknown) when ``user`` administers or owns it, else 403."""
     room, role = await get_room_and_role_or_404(db_session, room_key, user)
-    if role not in PRIVILEGED_ROLES:
-        raise permission_denied(PRIVILEGES_REQUIRED)
+    require_privileged(role, PRIVILEGES_REQUIRED)
     return room
 
 
@@ -69,14 +76,18 @@ async def read_privileged_room(request: Request[Any, Any, Any], room_key: str) -
     if room is not None:
         return room
     assert row is not None
-    if row["id"] is None:
-        raise not_found(ROOM_NOT_FOUND)
-    if row["role"] not in PRIVILEGED_ROLES:
-        raise permission_denied(PRIVILEGES_REQUIRED)
-    room = room_from_row(row)
+    room = _privileged_room_of(row)
     if cache is not None:
         cache.put(key, room)
     return room
+
+
+def _privileged_room_of(row: RowMapping) -> Room:
+    """The room of a :func:`_user_room_and_role` row: 404 without a room, 403 without privileges."""
+    if row["id"] is None:
+        raise not_found(ROOM_NOT_FOUND)
+    require_privileged(row["role"], PRIVILEGES_REQUIRED)
+    return room_from_row(row)
 
 
 async def _user_room_and_role(
@@ -87,9 +98,7 @@ async def _user_room_and_role(
         select(User.is_active, ResourceAccess.role, *ROOM_COLUMNS)
         .select_from(User)
         .outerjoin(Room, room_key_filter(room_key))
-        .outerjoin(
-            ResourceAccess, and_(ResourceAccess.resource_id == Room.id, ResourceAccess.user_id == User.id)
-        )
+        .outerjoin(ResourceAccess, access_of(User.id))
         .where(User.id == user_id)
     )
     return await read_first(request, None, query)
@@ -100,9 +109,12 @@ async def _privileged_room_or_none(
 ) -> Room | None:
     """The room when the user is active and administers it, else None (a cached check, again)."""
     row = await _user_room_and_role(request, user_id, room_key)
-    if row is None or not row["is_active"] or row["id"] is None or row["role"] not in PRIVILEGED_ROLES:
+    if row is None or not row["is_active"]:
         return None
-    return room_from_row(row)
+    try:
+        return _privileged_room_of(row)
+    except ApiError:
+        return None
 
 
 async def participant_room(

@@ -31,8 +31,8 @@ from meet_core.meeting.access import livekit_room_name, participant_room, privil
 from meet_core.meeting.fields import INVALID, as_string, check_boolean, check_choice, check_dict, check_string
 from meet_core.meeting.permissions import to_livekit, validate_permission
 from meet_core.meeting.roles import ASSIGNABLE_ROLES, change_role
-from meet_core.rooms.lookup import get_room_and_role_or_404, get_room_or_404
-from meet_core.rooms.models import PRIVILEGED_ROLES, Room
+from meet_core.rooms.lookup import get_room_and_role_or_404, get_room_or_404, require_privileged
+from meet_core.rooms.models import Room
 from meet_core.state import core_settings, hooks, livekit_api
 from meet_core.users.models import User
 
@@ -71,8 +71,7 @@ async def mute_participant(
         if user is None:
             raise permission_denied(NO_CREDENTIALS)
         room, role = await get_room_and_role_or_404(db_session, room_key, user)
-        if role not in PRIVILEGED_ROLES:
-            raise permission_denied()
+        require_privileged(role)
 
     data = await read_json_object(request)
     errors: dict[str, Any] = {}

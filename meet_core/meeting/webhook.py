@@ -24,7 +24,8 @@ from litestar import MediaType, Request, Response, post
 from livekit.api import TokenVerifier, WebhookEvent, WebhookReceiver
 
 from meet_core.http import API_PREFIX
-from meet_core.state import core_settings, hooks, valkey_client
+from meet_core.settings.core import CoreSettings
+from meet_core.state import core_settings, hooks, livekit_webhook_setup, valkey_client
 
 log = logging.getLogger("meet_core.meeting.webhook")
 
@@ -48,27 +49,23 @@ REPLAY_PREFIX = "livekit-webhook:"
 
 
 @dataclass(frozen=True)
-class _WebhookSetup:
+class WebhookSetup:
     """Built once per application: the receiver and the compiled filter (None = no filter)."""
 
     receiver: WebhookReceiver
     room_filter: re.Pattern[str] | None
 
 
-def _setup(request: Request[Any, Any, Any]) -> _WebhookSetup:
-    setup: _WebhookSetup | None = getattr(request.app.state, "livekit_webhook", None)
-    if setup is None:
-        core = core_settings(request)
-        room_filter = None
-        if core.livekit_webhook_events_filter_regex:
-            try:
-                room_filter = re.compile(core.livekit_webhook_events_filter_regex)
-            except re.error as exc:
-                log.error("invalid LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX, webhook filtering disabled: %s", exc)
-        receiver = WebhookReceiver(TokenVerifier(core.livekit_api_key, core.livekit_api_secret))
-        setup = _WebhookSetup(receiver=receiver, room_filter=room_filter)
-        request.app.state.livekit_webhook = setup
-    return setup
+def webhook_setup(core: CoreSettings) -> WebhookSetup:
+    """The receiver and the compiled filter of an application (built by ``create_app``)."""
+    room_filter = None
+    if core.livekit_webhook_events_filter_regex:
+        try:
+            room_filter = re.compile(core.livekit_webhook_events_filter_regex)
+        except re.error as exc:
+            log.error("invalid LIVEKIT_WEBHOOK_EVENTS_FILTER_REGEX, webhook filtering disabled: %s", exc)
+    receiver = WebhookReceiver(TokenVerifier(core.livekit_api_key, core.livekit_api_secret))
+    return WebhookSetup(receiver=receiver, room_filter=room_filter)
 
 
 def _answer(status_code: int, status: str) -> Response[dict[str, str]]:
@@ -94,7 +91,7 @@ async def livekit_webhook(request: Request[Any, Any, Any]) -> Response[dict[str,
     header = request.headers.get("authorization")
     if not header:
         return _answer(401, "error")
-    setup = _setup(request)
+    setup = livekit_webhook_setup(request)
     try:
         body = (await request.body()).decode("utf-8")
         event: WebhookEvent = setup.receiver.receive(body, header)

@@ -1,8 +1,7 @@
-"""The plugin contract: markers, value types and the typed facade.
+"""The plugin machinery: markers, value types, the plugin manager and the typed facade.
 
-Plugin authors import from here::
-
-    from meet_core.plugins import hookimpl, JoinDecision
+Internal: plugin authors import the markers and value types from ``meet_core.api`` (the plugin
+API, ``docs/plugin-api.md``).
 """
 
 from meet_core.plugins.facade import MeetHooks

@@ -17,10 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_core.http import API_PREFIX
+from meet_core.http import API_PREFIX, pagination
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import FieldErrors, not_found, permission_denied
-from meet_core.rooms import pagination
 from meet_core.rooms.lookup import get_role, parse_uuid
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
 from meet_core.rooms.schemas import NOT_NULL, REQUIRED, choice_field

@@ -15,16 +15,19 @@ import uuid
 
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
-from meet_core.http.errors import not_found
-from meet_core.rooms.models import ROLE_RANK, ResourceAccess, Room
+from meet_core.http.errors import DEFAULT_DETAILS, not_found, permission_denied
+from meet_core.rooms.models import PRIVILEGED_ROLES, ROLE_RANK, ResourceAccess, Room
 from meet_core.rooms.slugs import slugify
 from meet_core.users.models import User
 
+#: The 404 detail of an unknown room key, as the old system words it.
 ROOM_NOT_FOUND = "No Room matches the given query."
 
 
 def parse_uuid(key: str) -> uuid.UUID | None:
+    """``key`` as a UUID (dashless accepted), None when it is not one."""
     try:
         return uuid.UUID(key)
     except (ValueError, AttributeError):
@@ -50,12 +53,20 @@ def room_key_filter(key: str) -> ColumnElement[bool]:
     return Room.slug == resolved if isinstance(resolved, str) else Room.id == resolved
 
 
+def access_of(user_id: uuid.UUID | QueryableAttribute[uuid.UUID]) -> ColumnElement[bool]:
+    """The join clause of a user's access to :class:`Room` (one per user and room)."""
+    return and_(ResourceAccess.resource_id == Room.id, ResourceAccess.user_id == user_id)
+
+
+def require_privileged(role: str | None, message: str = DEFAULT_DETAILS[403]) -> None:
+    """The one privilege check: administrators and owners pass, anyone else gets 403 ``message``."""
+    if role not in PRIVILEGED_ROLES:
+        raise permission_denied(message)
+
+
 async def find_room(db_session: AsyncSession, key: str) -> Room | None:
     """The room whose id or slug matches the URL key (:func:`resolve_room_key`), or None."""
-    resolved = resolve_room_key(key)
-    if isinstance(resolved, str):
-        return await db_session.scalar(select(Room).where(Room.slug == resolved))
-    return await db_session.get(Room, resolved)
+    return await db_session.scalar(select(Room).where(room_key_filter(key)))
 
 
 async def get_room_or_404(db_session: AsyncSession, key: str) -> Room:
@@ -78,9 +89,7 @@ async def get_room_and_role_or_404(
         return await get_room_or_404(db_session, key), None
     query = (
         select(Room, ResourceAccess.role)
-        .outerjoin(
-            ResourceAccess, and_(ResourceAccess.resource_id == Room.id, ResourceAccess.user_id == user.id)
-        )
+        .outerjoin(ResourceAccess, access_of(user.id))
         .where(room_key_filter(key))
     )
     row = (await db_session.execute(query)).first()

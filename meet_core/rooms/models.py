@@ -19,12 +19,16 @@ from meet_core.users.models import User
 
 
 class Role(enum.StrEnum):
+    """A user's role in a room (``ResourceAccess.role``); administrators and owners are privileged."""
+
     MEMBER = "member"
     ADMINISTRATOR = "administrator"
     OWNER = "owner"
 
 
 class AccessLevel(enum.StrEnum):
+    """Who joins a room directly: anyone (public), logged-in users (trusted), members (restricted)."""
+
     PUBLIC = "public"
     TRUSTED = "trusted"
     RESTRICTED = "restricted"
@@ -32,6 +36,7 @@ class AccessLevel(enum.StrEnum):
 
 #: Role precedence: the highest role of a user wins.
 ROLE_RANK = {Role.MEMBER.value: 1, Role.ADMINISTRATOR.value: 2, Role.OWNER.value: 3}
+#: The roles that administer a room (the privilege check: ``rooms.lookup.require_privileged``).
 PRIVILEGED_ROLES = frozenset({Role.ADMINISTRATOR.value, Role.OWNER.value})
 
 

@@ -16,13 +16,18 @@ from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db.request_session import request_db_session
-from meet_core.http import API_PREFIX
+from meet_core.http import API_PREFIX, pagination
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
 from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.sessions import provide_user
-from meet_core.rooms import pagination, service
-from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404, resolve_room_key
+from meet_core.rooms import service
+from meet_core.rooms.lookup import (
+    ROOM_NOT_FOUND,
+    get_room_and_role_or_404,
+    require_privileged,
+    resolve_room_key,
+)
 from meet_core.rooms.schemas import validate_room_input
 from meet_core.rooms.serializers import room_payload, unregistered_room_payload
 from meet_core.state import core_settings
@@ -96,7 +101,7 @@ async def _update(
     request: Request[Any, Any, Any], db_session: AsyncSession, user: User, room_key: str, *, partial: bool
 ) -> dict[str, Any]:
     room, role = await get_room_and_role_or_404(db_session, room_key, user)
-    service.require_privileged(role)
+    require_privileged(role)  # updates: DRF's default message
     data = validate_room_input(await read_json_object(request), partial=partial)
     await service.update_room(request, db_session, room, data)
     return await room_payload(request, room, user, role, await service.accesses_of(db_session, room, role))

@@ -1,19 +1,20 @@
 """Validation of room bodies with the old system's error shapes (spec/api.md §0.4, §2.3).
 
 Plain field errors are DRF's messages (``{"name": ["This field is required."]}``), collected
-for every field at once. ``configuration`` is checked against :class:`RoomConfiguration`
-with pydantic and reported as pydantic's error list with every leaf value stringified, as
-DRF rendered it: ``{"configuration": [{"type", "loc", "msg", "input", "url", ("ctx")}]}``.
+for every field at once. ``configuration`` is checked against ``RoomConfiguration``
+(``meet_core.room_configuration``) with pydantic and reported as pydantic's error list with
+every leaf value stringified, as DRF rendered it:
+``{"configuration": [{"type", "loc", "msg", "input", "url", ("ctx")}]}``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
-import pydantic
 
 from meet_core.http.errors import FieldErrors
+from meet_core.room_configuration import configuration_errors
 from meet_core.rooms.models import AccessLevel
 
 REQUIRED = "This field is required."
@@ -25,17 +26,6 @@ SLUG_MAX_LENGTH = 100
 
 ACCESS_LEVELS = tuple(level.value for level in AccessLevel)
 
-TrackSource = Literal["camera", "microphone", "screen_share", "screen_share_audio"]
-
-
-class RoomConfiguration(pydantic.BaseModel):
-    """What a room's ``configuration`` may hold; unknown keys are rejected."""
-
-    model_config = pydantic.ConfigDict(extra="forbid")
-
-    can_publish_sources: list[TrackSource] | None = None
-    everyone_can_mute: bool | None = None
-
 
 class RoomInput(msgspec.Struct, kw_only=True):
     """A validated room body: only the keys the client sent (``UNSET`` otherwise)."""
@@ -43,26 +33,6 @@ class RoomInput(msgspec.Struct, kw_only=True):
     name: str | msgspec.UnsetType = msgspec.UNSET
     access_level: str | msgspec.UnsetType = msgspec.UNSET
     configuration: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
-
-
-def stringify(value: Any) -> Any:
-    """DRF's rendering of a nested error detail: containers kept, every leaf ``str()``-ed."""
-    if isinstance(value, dict):
-        return {str(key): stringify(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [stringify(item) for item in value]
-    return str(value)
-
-
-def configuration_errors(value: Any) -> list[Any] | None:
-    """Pydantic errors of a configuration, or None when valid (``{}`` is always valid)."""
-    if value == {}:
-        return None
-    try:
-        RoomConfiguration.model_validate(value)
-    except pydantic.ValidationError as exc:
-        return [stringify(error) for error in exc.errors()]
-    return None
 
 
 def char_field(value: Any, *, max_length: int | None = None) -> tuple[str | None, str | None]:

@@ -27,7 +27,7 @@ from meet_core.rooms.lookup import get_role, parse_uuid, room_key_filter
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
 from meet_core.rooms.schemas import SLUG_MAX_LENGTH, RoomInput
 from meet_core.rooms.slugs import slugify
-from meet_core.state import core_settings, hooks
+from meet_core.state import core_settings, hooks, room_cache
 from meet_core.users.models import User
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class RoomCache:
     (:func:`read_room`), so no request waits for the database (on a busy SQLite worker a
     query can take hundreds of ms). Keys are URL keys (text), or (user id, URL key) pairs for
     the rooms a user was found to administer (``meet_core.meeting.access.read_privileged_room``),
-    which are forgotten with the room. One per application, on ``app.state``.
+    which are forgotten with the room. One per application (``meet_core.state.room_cache``).
     """
 
     MAX_ENTRIES = 10_000
@@ -121,18 +121,6 @@ class RoomCache:
     def forget(self, room_id: uuid.UUID) -> None:
         for key in [key for key, (_, room) in self._rooms.items() if room.id == room_id]:
             self._rooms.pop(key, None)
-
-
-def room_cache(request: Request[Any, Any, Any]) -> RoomCache | None:
-    """The application's room cache, None when ``ROOM_CACHE_TTL`` is 0."""
-    state = request.app.state
-    cache: RoomCache | None = state.get("room_cache")
-    if cache is None:
-        ttl = core_settings(request).room_cache_ttl
-        if ttl <= 0:
-            return None
-        cache = state.room_cache = RoomCache(ttl)
-    return cache
 
 
 async def read_room(
@@ -295,12 +283,6 @@ async def create_room(
         await creation_callback.remember(request, str(callback_id), slug)
     await hooks(request).room_created(request, room, user)
     return room
-
-
-def require_privileged(role: str | None) -> None:
-    """Updates are for administrators and owners (403 with DRF's default message otherwise)."""
-    if role not in PRIVILEGED_ROLES:
-        raise permission_denied()
 
 
 async def update_room(

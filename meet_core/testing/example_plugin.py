@@ -6,7 +6,8 @@ group ``meet.plugins``::
     [project.entry-points."meet.plugins"]
     example = "my_package.plugin:ExamplePlugin"
 
-It records what it sees in ``self.events`` so tests can assert that each hook ran.
+It imports from ``meet_core.api`` only, as every plugin should. It records what it sees in
+``self.events`` so tests can assert that each hook ran.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from meet_core.plugins import JoinDecision, hookimpl
-from meet_core.settings import Settings
+from meet_core.api import JoinDecision, Settings, hookimpl
 
 
 class ExampleSettings(msgspec.Struct, kw_only=True, rename="upper"):
@@ -39,7 +39,7 @@ class ExampleSettings(msgspec.Struct, kw_only=True, rename="upper"):
 
 def _note_model() -> type:
     """The plugin's table, defined on first use so that merely importing this module adds none."""
-    from meet_core.db import Base
+    from meet_core.api import Base
 
     class ExampleNote(Base):
         __tablename__ = "example_note"

@@ -38,7 +38,7 @@ def _core_settings() -> CoreSettings:
 
 def _run(work: Callable[[AsyncSession, CoreSettings], Awaitable[T]]) -> T:
     """Run ``work`` in one transaction on the configured database (committed when it returns)."""
-    from meet_core.app import database_config
+    from meet_core.db.config import database_config
 
     core = _core_settings()
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import detail, not_found, permission_denied
-from meet_core.rooms.pagination import envelope, resolve_page
+from meet_core.http.pagination import envelope, resolve_page
 from meet_core.state import core_settings
 from meet_core.users.models import User
 from meet_core.users.schemas import user_json, validate_update

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from meet_core.http.errors import FieldErrors
-from meet_core.rooms.schemas import configuration_errors
+from meet_core.room_configuration import configuration_errors
 from meet_core.settings.core import CoreSettings
 from meet_core.users.models import User
 

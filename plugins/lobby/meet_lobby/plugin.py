@@ -1,6 +1,6 @@
 """The lobby plugin: hook implementations wiring settings, routes, room access and webhooks.
 
-It uses only public ``meet_core`` modules, as a third-party plugin would.
+It imports from ``meet_core.api`` only, as a third-party plugin would.
 """
 
 from __future__ import annotations
@@ -15,12 +15,17 @@ from litestar import Litestar, Request
 from litestar.types import ControllerRouterHandler
 from livekit.api import WebhookEvent
 
-from meet_core.plugins import JoinDecision, hookimpl
-from meet_core.rooms.lookup import parse_uuid
-from meet_core.rooms.models import AccessLevel, Room
-from meet_core.settings import Settings
-from meet_core.state import livekit_api, pipelined_valkey
-from meet_core.users.models import User
+from meet_core.api import (
+    AccessLevel,
+    JoinDecision,
+    Room,
+    Settings,
+    User,
+    hookimpl,
+    livekit_api,
+    parse_uuid,
+    pipelined_valkey,
+)
 from meet_lobby.routes import PLUGIN_NAME, ROUTES, cookie_participant_id, lobby_service, set_lobby_service
 from meet_lobby.service import LobbyService
 from meet_lobby.settings import LobbySettings

@@ -18,22 +18,35 @@ from litestar.datastructures import Cookie
 from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_core.db.request_session import request_db_session
-from meet_core.http import API_PREFIX
-from meet_core.http.body import read_json_object
-from meet_core.http.errors import ApiError, FieldErrors, not_found
-from meet_core.http.raw import cookie, header
-from meet_core.http.responses import JSON_OBJECT, json_response
-from meet_core.identity.sessions import provide_user
-from meet_core.livekit.color import generate_color
-from meet_core.meeting.access import livekit_room_name, privileged_room, read_privileged_room
-from meet_core.rooms.join import can_join_directly, livekit_config
-from meet_core.rooms.lookup import ROOM_NOT_FOUND, get_room_and_role_or_404, parse_uuid
-from meet_core.rooms.models import AccessLevel
-from meet_core.rooms.service import read_room
-from meet_core.state import settings as app_settings
-from meet_core.throttle import Throttle, client_ip, count_hit
-from meet_core.users.models import User
+from meet_core.api import (
+    API_PREFIX,
+    JSON_OBJECT,
+    ROOM_NOT_FOUND,
+    AccessLevel,
+    ApiError,
+    FieldErrors,
+    Throttle,
+    User,
+    can_join_directly,
+    client_ip,
+    cookie,
+    count_hit,
+    generate_color,
+    get_room_and_role_or_404,
+    header,
+    json_response,
+    livekit_config,
+    livekit_room_name,
+    not_found,
+    parse_uuid,
+    privileged_room,
+    provide_user,
+    read_json_object,
+    read_privileged_room,
+    read_room,
+    request_db_session,
+)
+from meet_core.api import settings as app_settings
 from meet_lobby.service import Entry, LobbyService
 from meet_lobby.settings import LobbySettings
 

@@ -26,8 +26,7 @@ from typing import Any, Literal
 import msgspec
 from livekit import api
 
-from meet_core.pipelined_valkey import PipelinedValkey, Script
-from meet_core.throttle import THROTTLE_LUA, Throttle, throttled
+from meet_core.api import THROTTLE_LUA, PipelinedValkey, Script, Throttle, throttled
 from meet_lobby.settings import LobbySettings
 
 log = logging.getLogger("meet_lobby")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import msgspec
 
-from meet_core.throttle import parse_rate
+from meet_core.api import parse_rate
 
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from litestar.types import ControllerRouterHandler
 
-from meet_core.plugins import hookimpl
-from meet_core.settings import Settings
+from meet_core.api import Settings, hookimpl
 from meet_subtitles.settings import PLUGIN_NAME, SubtitlesSettings
 
 

@@ -22,13 +22,18 @@ from litestar.params import FromPath
 from livekit.api import AgentDispatch, CreateAgentDispatchRequest, JobStatus, LiveKitAPI, ServerError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_core.http import API_PREFIX
-from meet_core.http.errors import ApiError, permission_denied
-from meet_core.identity.livekit_auth import livekit_caller
-from meet_core.meeting.livekit_participants import LiveKitFailure, is_in_meeting
-from meet_core.rooms.lookup import get_room_or_404
-from meet_core.rooms.models import Room
-from meet_core.state import livekit_api, settings
+from meet_core.api import (
+    API_PREFIX,
+    ApiError,
+    LiveKitFailure,
+    Room,
+    get_room_or_404,
+    is_in_meeting,
+    livekit_api,
+    livekit_caller,
+    permission_denied,
+    settings,
+)
 from meet_subtitles.settings import PLUGIN_NAME, SubtitlesSettings
 
 log = logging.getLogger("meet_subtitles")

@@ -1,0 +1,46 @@
+"""The database engine's configuration, shared by the application and the command line.
+
+Kept apart from ``meet_core.app`` so that a command (``meet users ...``) opens the database
+without building an application.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import AsyncSessionConfig, EngineConfig, SQLAlchemyAsyncConfig
+from sqlalchemy import event
+
+from meet_core.db.migrate import ensure_sqlite_folder
+from meet_core.settings import CoreSettings
+
+
+def database_config(core: CoreSettings) -> SQLAlchemyAsyncConfig:
+    """advanced-alchemy config: one engine per app, commit on 2xx and roll back otherwise."""
+    url = core.build_database_url()
+    engine: dict[str, Any] = {"echo": core.db_echo}
+    if url.startswith("sqlite"):
+        ensure_sqlite_folder(url)
+    else:
+        engine.update(
+            pool_size=core.db_pool_size, max_overflow=core.db_pool_size, pool_pre_ping=core.db_pool_pre_ping
+        )
+    config = SQLAlchemyAsyncConfig(
+        connection_string=url,
+        before_send_handler="autocommit",
+        session_dependency_key="db_session",
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        engine_config=EngineConfig(**engine),
+        set_default_exception_handler=False,
+    )
+    if url.startswith("sqlite"):
+        # Foreign keys (and so ON DELETE CASCADE) are off by default in SQLite.
+        @event.listens_for(config.get_engine().sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+    return config
