@@ -163,8 +163,7 @@ def build_plugin_manager(
     pm = new_plugin_manager()
     if plugins is not None:
         for plugin in plugins:
-            name = plugin_name(plugin)
-            pm.register(plugin() if isinstance(plugin, type) else plugin, name=name)
+            _register(pm, plugin, plugin_name(plugin))
         return _validated(pm)
 
     available = installed_entry_points()
@@ -174,13 +173,25 @@ def build_plugin_manager(
         if target is None:
             pm.set_blocked(name)
             continue
-        pm.register(target() if isinstance(target, type) else target, name=name)
+        _register(pm, target, name)
     return _validated(pm)
+
+
+def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    """Register a plugin object or class; a hookimpl that does not match a spec (including one
+    added by another plugin's ``meet_add_hookspecs``) is a :class:`PluginError`."""
+    try:
+        pm.register(plugin() if isinstance(plugin, type) else plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from exc
 
 
 def _validated(pm: pluggy.PluginManager) -> pluggy.PluginManager:
     """Refuse misspelt hooks (pluggy would ignore them) and wrappers (the facade calls each
-    implementation itself, see ``facade.py``, so a wrapper would never wrap anything)."""
+    implementation itself, see ``facade.py``, so a wrapper would never wrap anything).
+
+    Runs once every plugin is registered: an implementation of a hook that another plugin adds
+    with ``meet_add_hookspecs`` is only "unknown" if no registered plugin added its spec."""
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
