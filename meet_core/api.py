@@ -29,6 +29,7 @@ from meet_core.meeting.access import livekit_room_name, privileged_room, read_pr
 from meet_core.meeting.livekit_participants import LiveKitFailure, is_in_meeting
 from meet_core.pipelined_valkey import PipelinedValkey, Script
 from meet_core.plugins.hookspecs import hookimpl, hookspec
+from meet_core.plugins.manager import PluginError
 from meet_core.plugins.types import JoinDecision
 from meet_core.rooms.join import can_join_directly, livekit_config
 from meet_core.rooms.lookup import (
@@ -41,7 +42,7 @@ from meet_core.rooms.lookup import (
 from meet_core.rooms.models import PRIVILEGED_ROLES, AccessLevel, ResourceAccess, Role, Room
 from meet_core.rooms.service import read_room
 from meet_core.settings import Settings
-from meet_core.state import livekit_api, pipelined_valkey, settings, valkey_client
+from meet_core.state import hooks, livekit_api, pipelined_valkey, settings, valkey_client
 from meet_core.throttle import THROTTLE_LUA, Throttle, client_ip, count_hit, parse_rate, throttled
 from meet_core.users.models import User
 
@@ -93,6 +94,7 @@ __all__ = [
     "LiveKitFailure",
     "Page",
     "PipelinedValkey",
+    "PluginError",
     "ResourceAccess",
     "Role",
     "Room",
@@ -110,6 +112,7 @@ __all__ = [
     "get_room_or_404",
     "header",
     "hookimpl",
+    "hooks",
     "hookspec",
     "is_in_meeting",
     "json_response",

@@ -40,6 +40,7 @@ from meet_core.plugins.manager import build_plugin_manager
 from meet_core.rooms.service import RoomCache
 from meet_core.routes import CORE_ROUTE_MODULES
 from meet_core.settings import CoreSettings, Settings, SettingsError, load_section, read_environment
+from meet_core.settings.sources import name_clashes
 
 log = logging.getLogger("meet_core")
 
@@ -53,9 +54,13 @@ def load_settings(
     core = load_section(CoreSettings, env_map, errors)
     if core is None:
         raise SettingsError(errors)
-    hooks = MeetHooks(build_plugin_manager(core, plugins))
+    hooks = MeetHooks(build_plugin_manager(core, plugins, env_map))
+    classes = hooks.settings_classes()
+    clashes = name_clashes({"core": CoreSettings, **classes})
+    if clashes:
+        raise SettingsError(clashes)
     sections = {}
-    for name, cls in hooks.settings_classes().items():
+    for name, cls in classes.items():
         section = load_section(cls, env_map, errors)
         if section is not None:
             sections[name] = section
@@ -135,7 +140,7 @@ def create_app(
     if settings is None:
         settings, hooks = load_settings(env, plugins)
     else:
-        hooks = MeetHooks(build_plugin_manager(settings.core, plugins))
+        hooks = MeetHooks(build_plugin_manager(settings.core, plugins, settings.env))
     hooks.configure(settings)
     import_models(CORE_MODEL_MODULES + hooks.model_modules())
 

@@ -1,4 +1,4 @@
-"""The ``meet`` command line: ``serve``, ``db upgrade``, ``plugins``, ``users``, ``demo``.
+"""The ``meet`` command line: ``serve``, ``db upgrade``, ``plugins``, ``config``, ``users``, ``demo``.
 
 Enabled plugins add their own commands through ``meet_cli_commands``.
 """
@@ -153,14 +153,15 @@ def db_revision(
 
 @main.command("plugins")
 def list_plugins() -> None:
-    """Installed plugins, their version, whether they are enabled, and the hooks they implement."""
+    """Installed plugins, their version, whether they are on and why, and the hooks they implement."""
     import importlib.metadata
 
-    from meet_core.plugins.manager import implemented_hooks, installed_entry_points
+    from meet_core.plugins.manager import decide, implemented_hooks, installed_entry_points
 
-    _, hooks = _settings_and_hooks()
+    settings, hooks = _settings_and_hooks()
     enabled = implemented_hooks(hooks.pm)
     installed = installed_entry_points()
+    decisions, _ = decide(settings.core, settings.env, installed)
     if not installed:
         click.echo("no plugin installed")
     for name, ep in sorted(installed.items()):
@@ -169,10 +170,24 @@ def list_plugins() -> None:
             dist = ep.dist.name if ep.dist else "?"
         except importlib.metadata.PackageNotFoundError:
             dist = "?"
-        state = "enabled" if name in enabled else "disabled"
-        click.echo(f"{name} ({dist} {version}): {state}")
+        decision = decisions[name]
+        click.echo(f"{name} ({dist} {version}): {'on' if decision.on else 'off'}: {decision.reason}")
         if name in enabled:
             click.echo(f"  hooks: {', '.join(enabled[name]) or '-'}")
+
+
+@main.command("config")
+def show_config() -> None:
+    """Every setting of the core and of the enabled plugins: value (secrets masked) and source."""
+    from meet_core.settings.sources import describe
+
+    settings, _ = _settings_and_hooks()
+    section = None
+    for row in describe({"core": settings.core, **settings.sections}, settings.env):
+        if row.section != section:
+            section = row.section
+            click.echo(f"[{section}]")
+        click.echo(f"{row.variable} = {row.value}  ({row.source})")
 
 
 def _register_core_groups() -> None:

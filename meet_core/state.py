@@ -43,6 +43,8 @@ def core_settings(holder: _HasApp | Litestar) -> CoreSettings:
 
 
 def hooks(holder: _HasApp | Litestar) -> MeetHooks:
+    """The application's typed hook caller; plugins call the hooks they declare through its
+    ``call_first``, ``call_all`` and ``notify`` (see docs/hooks.md, "Hooks declared by plugins")."""
     return _state(holder).hooks  # type: ignore[no-any-return]
 
 

@@ -4,6 +4,7 @@ entry point of the installed package); from a bare source tree, it is loaded her
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 
 import pytest
 
@@ -14,14 +15,24 @@ pytest_plugins = [] if _installed else ["meet_core.testing.pytest_plugin"]
 
 
 @pytest.fixture
-def example_distribution(tmp_path, monkeypatch):
-    """Make ``importlib.metadata`` see a distribution ``meet-example`` with the example plugin."""
+def plugin_distribution(tmp_path, monkeypatch):
+    """Factory: ``plugin_distribution("meet-x", {"x": "module:Class"})`` makes ``importlib.metadata``
+    see a distribution with those ``meet.plugins`` entry points."""
     site = tmp_path / "site"
-    info = site / "meet_example-0.1.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: meet-example\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        "[meet.plugins]\nexample = meet_core.testing.example_plugin:ExamplePlugin\n"
-    )
-    monkeypatch.syspath_prepend(str(site))
-    return site
+
+    def add(name: str, entry_points: dict[str, str]) -> None:
+        info = site / f"{name.replace('-', '_')}-0.1.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+        lines = "".join(f"{key} = {value}\n" for key, value in entry_points.items())
+        (info / "entry_points.txt").write_text(f"[meet.plugins]\n{lines}")
+        if str(site) not in sys.path:
+            monkeypatch.syspath_prepend(str(site))
+
+    return add
+
+
+@pytest.fixture
+def example_distribution(plugin_distribution):
+    """Make ``importlib.metadata`` see a distribution ``meet-example`` with the example plugin."""
+    plugin_distribution("meet-example", {"example": "meet_core.testing.example_plugin:ExamplePlugin"})

@@ -35,7 +35,7 @@ def config_for(settings: Settings) -> Config:
     from meet_core.plugins.facade import MeetHooks
     from meet_core.plugins.manager import build_plugin_manager
 
-    hooks = MeetHooks(build_plugin_manager(settings.core))
+    hooks = MeetHooks(build_plugin_manager(settings.core, env=settings.env))
     import_models(CORE_MODEL_MODULES + hooks.model_modules())
     ensure_sqlite_folder(settings.core.build_database_url())
     return alembic_config(settings.core.build_database_url(), hooks.migration_locations())

@@ -6,11 +6,10 @@ API, ``docs/plugin-api.md``).
 
 from meet_core.plugins.facade import MeetHooks
 from meet_core.plugins.hookspecs import hookimpl, hookspec
-from meet_core.plugins.manager import OFFICIAL_PLUGINS, PluginError, build_plugin_manager
+from meet_core.plugins.manager import PluginError, build_plugin_manager
 from meet_core.plugins.types import JoinDecision
 
 __all__ = [
-    "OFFICIAL_PLUGINS",
     "JoinDecision",
     "MeetHooks",
     "PluginError",

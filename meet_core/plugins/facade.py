@@ -155,6 +155,39 @@ class MeetHooks:
     async def livekit_event(self, request: Request[Any, Any, Any], event: WebhookEvent) -> None:
         await self._notify(self._hook.meet_livekit_event, {"request": request, "event": event})
 
+    # ------------------------------------------------ generic calls (hooks added by plugins)
+
+    async def call_all(self, hook_name: str, /, **kwargs: Any) -> list[Any]:
+        """Every implementation's non-None result, awaited, in pluggy's call order (the plugin
+        registered last first). For hooks a plugin adds with ``meet_add_hookspecs``."""
+        caller = self._caller(hook_name, kwargs)
+        results = [await _resolve(self._call_impl(impl, kwargs)) for impl in self._plain_impls(caller)]
+        return [result for result in results if result is not None]
+
+    async def call_first(self, hook_name: str, /, **kwargs: Any) -> Any:
+        """The first non-None result, implementation by implementation (later ones do not run)."""
+        return await self._first(self._caller(hook_name, kwargs), kwargs)
+
+    async def notify(self, hook_name: str, /, **kwargs: Any) -> None:
+        """An event: run every implementation; one that raises is logged and the others go on."""
+        await self._notify(self._caller(hook_name, kwargs), kwargs)
+
+    def has_hook(self, hook_name: str) -> bool:
+        """Whether a hookspec of that name is known (a plugin-added hook: its plugin is enabled)."""
+        caller = getattr(self._hook, hook_name, None)
+        return caller is not None and caller.spec is not None
+
+    def _caller(self, hook_name: str, kwargs: dict[str, Any]) -> pluggy.HookCaller:
+        """The hook's caller, refusing an unknown hook or arguments that differ from its spec."""
+        if not self.has_hook(hook_name):
+            raise LookupError(f"no hookspec named {hook_name!r}: is the plugin declaring it enabled?")
+        caller: pluggy.HookCaller = getattr(self._hook, hook_name)
+        assert caller.spec is not None
+        expected = set(caller.spec.argnames)
+        if set(kwargs) != expected:
+            raise TypeError(f"{hook_name} takes {sorted(expected)}, got {sorted(kwargs)}")
+        return caller
+
     # ----------------------------------------------------------------------------- helpers
 
     @staticmethod

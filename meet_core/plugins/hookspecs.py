@@ -39,6 +39,18 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 # --------------------------------------------------------------------------- app-building hooks
 
 
+@hookspec(historic=True)
+def meet_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """Add this plugin's own hookspecs, so that other plugins can implement them.
+
+    Called once per application when the plugin is registered (historic: a plugin registered
+    later is still called). Implement it as ``pluginmanager.add_hookspecs(my_hookspecs_module)``
+    and nothing else. Implementations of the added hooks may be registered before or after
+    their spec: they are validated once every plugin is registered. Call the added hooks
+    through ``meet_core.state.hooks(request).call_first / call_all / notify``. Returns nothing.
+    """
+
+
 @hookspec
 def meet_settings_class() -> type[msgspec.Struct] | None:
     """Return the msgspec Struct of this plugin's settings section, or None.

@@ -16,11 +16,9 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     """Settings of the core. Field ``foo`` is read from ``FOO`` (or ``DJANGO_FOO``, ``FOO_FILE``)."""
 
     # --- plugins -------------------------------------------------------------------------
+    # Names replace the default set; ``+name`` / ``-name`` add to / remove from it. A plugin's
+    # own legacy flag (``ROOM_SUBTITLE_ENABLED``...) is its class's ``enabled_by``, not a field.
     meet_plugins: list[str] | None = None
-    recording_enable: bool = False
-    room_telephony_enabled: bool = False
-    room_subtitle_enabled: bool = False
-    external_api_enabled: bool = False
 
     # --- server and storage --------------------------------------------------------------
     meet_data_dir: str = "data"

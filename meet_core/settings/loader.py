@@ -32,11 +32,16 @@ class SettingsError(Exception):
         super().__init__("Invalid settings:\n" + "\n".join(f"  - {e}" for e in errors))
 
 
+def env_file_path(env_file: str | os.PathLike[str] | None = None) -> Path:
+    """The ``.env`` file read under the environment (``MEET_ENV_FILE``, else ./.env)."""
+    return Path(env_file or os.environ.get("MEET_ENV_FILE", ".env"))
+
+
 def read_environment(env_file: str | os.PathLike[str] | None = None) -> dict[str, str]:
     """The process environment over an optional ``.env`` file (``MEET_ENV_FILE`` or ./.env)."""
     from dotenv import dotenv_values
 
-    path = Path(env_file or os.environ.get("MEET_ENV_FILE", ".env"))
+    path = env_file_path(env_file)
     values: dict[str, str] = {}
     if path.is_file():
         values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
@@ -81,33 +86,48 @@ def _normalise(raw: str, tp: Any) -> Any:
     return raw if target is str else text
 
 
-def env_names(field_name: str) -> tuple[str, str]:
-    """The variable names a field is read from: the bare name and its ``DJANGO_`` alias."""
-    name = field_name.upper()
+def env_names(field_name: str, prefix: str = "") -> tuple[str, str]:
+    """The variable names a field is read from: the bare name and its ``DJANGO_`` alias.
+
+    ``prefix`` is the section's ``env_prefix`` class variable (see :func:`env_prefix`).
+    """
+    name = (prefix + field_name).upper()
     return name, f"DJANGO_{name}"
+
+
+def env_prefix(cls: type[msgspec.Struct]) -> str:
+    """A section's ``env_prefix: ClassVar[str]``: prepended to every field's variable name, so a
+    plugin's field ``debug`` may read ``HELLO_DEBUG`` instead of the core's ``DEBUG``."""
+    return str(getattr(cls, "env_prefix", "") or "")
+
+
+def claimed_names(bare: str) -> tuple[str, str, str]:
+    """Every variable a field with bare name ``bare`` may be read from, in order of precedence."""
+    return bare, f"DJANGO_{bare}", f"{bare}_FILE"
+
+
+def value_source(env: Mapping[str, str], bare: str) -> str | None:
+    """The variable a field with bare name ``bare`` is read from in ``env`` (None: its default)."""
+    return next((name for name in claimed_names(bare) if name in env), None)
 
 
 def load_section(cls: type[S], env: Mapping[str, str], errors: list[str]) -> S | None:
     """Build ``cls`` from ``env``; append one message per bad variable to ``errors``."""
     values: dict[str, Any] = {}
     hints = typing.get_type_hints(cls)
+    prefix = env_prefix(cls)
     for field in msgspec.structs.fields(cls):
-        bare, django = env_names(field.encode_name)
-        raw: str | None = None
-        source = bare
-        for candidate in (bare, django):
-            if candidate in env:
-                raw, source = env[candidate], candidate
-                break
-        if raw is None and f"{bare}_FILE" in env:
-            source = f"{bare}_FILE"
+        bare, _ = env_names(field.encode_name, prefix)
+        source = value_source(env, bare)
+        if source is None:
+            continue
+        raw = env[source]
+        if source == f"{bare}_FILE":
             try:
-                raw = Path(env[source]).read_text().strip()
+                raw = Path(raw).read_text().strip()
             except OSError as exc:
                 errors.append(f"{source}: cannot read {env[source]!r}: {exc.strerror}")
                 continue
-        if raw is None:
-            continue
         try:
             value = _normalise(raw, hints[field.name])
             values[field.encode_name] = msgspec.convert(value, hints[field.name], strict=False)

@@ -27,7 +27,7 @@ from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from meet_core.api import JoinDecision, Settings, hookimpl
+from meet_core.api import JoinDecision, Settings, hookimpl, hooks
 
 
 class ExampleSettings(msgspec.Struct, kw_only=True, rename="upper"):
@@ -73,13 +73,22 @@ class _AddHeaderRoute(InitPlugin):
 class ExamplePlugin:
     """Implements every hook of ``meet_core.plugins.hookspecs``."""
 
+    #: One name everywhere: its entry point's name, the key of its settings section.
     name = "example"
+    #: Without ``MEET_PLUGINS``, it is on only when ``EXAMPLE_ENABLED`` is true.
+    enabled_by = "EXAMPLE_ENABLED"
 
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
         self.settings: ExampleSettings | None = None
 
     # ---------------------------------------------------------------- app building
+
+    @hookimpl
+    def meet_add_hookspecs(self, pluginmanager: Any) -> None:
+        from meet_core.testing import example_hookspecs
+
+        pluginmanager.add_hookspecs(example_hookspecs)
 
     @hookimpl
     def meet_settings_class(self) -> type[msgspec.Struct]:
@@ -96,8 +105,11 @@ class ExamplePlugin:
         @get("/api/v1.0/example/greeting")
         async def greeting(request: Request[Any, Any, Any]) -> dict[str, Any]:
             assert plugin.settings is not None
+            greeting = plugin.settings.example_greeting
+            # A hook of its own (example_hookspecs), called with the core's semantics.
+            chosen = await hooks(request).call_first("meet_example_greeting", greeting=greeting)
             return {
-                "greeting": plugin.settings.example_greeting,
+                "greeting": chosen or greeting,
                 "started": request.app.state.get("example_started"),
             }
 

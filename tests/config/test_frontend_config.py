@@ -153,12 +153,16 @@ async def test_django_prefixed_names_are_accepted(meet_app):
 
 
 class SubtitlesOn:
+    name = "subtitles_on"
+
     @hookimpl
     def meet_frontend_config(self, settings):
         return {"subtitle": {"enabled": True}}
 
 
 class TelephonyOn:
+    name = "telephony_on"
+
     @hookimpl
     async def meet_frontend_config(self, settings):
         return {
@@ -171,6 +175,8 @@ class TelephonyOn:
 
 
 class Silent:
+    name = "silent"
+
     @hookimpl
     def meet_frontend_config(self, settings):
         return None

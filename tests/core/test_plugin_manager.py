@@ -21,17 +21,44 @@ def core(env: dict[str, str]):
 
 
 def test_meet_plugins_enables_an_installed_plugin(example_distribution) -> None:
-    pm = build_plugin_manager(core({"MEET_PLUGINS": "example"}))
+    pm = build_plugin_manager(core({"MEET_PLUGINS": "example"}), env={})
     assert pm.get_plugin("example") is not None
     assert type(pm.get_plugin("example")).__name__ == "ExamplePlugin"
+    assert pm.get_plugin("lobby") is None  # a plain list replaces the default set
 
 
-def test_a_plugin_not_enabled_is_blocked_before_loading(example_distribution) -> None:
-    pm = build_plugin_manager(core({"MEET_PLUGINS": ""}))
-    assert pm.get_plugin("example") is None
-    assert pm.is_blocked("example")
-    pm = build_plugin_manager(core({}))  # legacy flags: only the lobby is on by default
-    assert pm.is_blocked("example")
+def test_a_plugin_excluded_by_meet_plugins_is_blocked_before_loading(plugin_distribution) -> None:
+    plugin_distribution("meet-plugin-ghost", {"ghost": "no_such_module_anywhere:Plugin"})
+    with pytest.raises(PluginError, match="plugin 'ghost' cannot be imported"):
+        build_plugin_manager(core({}), env={})  # in the default set: loaded to read its flag
+    for value in ("", "lobby", "-ghost", "+lobby,-ghost"):
+        pm = build_plugin_manager(core({"MEET_PLUGINS": value}), env={})
+        assert pm.is_blocked("ghost"), value
+
+
+def test_a_plugin_flag_reads_the_environment_like_a_setting(example_distribution, tmp_path) -> None:
+    def on(env: dict[str, str]) -> bool:
+        return build_plugin_manager(core(env), env=env).get_plugin("example") is not None
+
+    assert not on({})
+    assert not on({"EXAMPLE_ENABLED": "off"})
+    assert on({"EXAMPLE_ENABLED": "yes"})
+    assert on({"DJANGO_EXAMPLE_ENABLED": "1"})
+    flag = tmp_path / "flag"
+    flag.write_text("true\n")
+    assert on({"EXAMPLE_ENABLED_FILE": str(flag)})
+    with pytest.raises(PluginError, match="EXAMPLE_ENABLED: expected a boolean"):
+        on({"EXAMPLE_ENABLED": "maybe"})
+
+
+def test_plus_and_minus_change_the_default_set(example_distribution) -> None:
+    pm = build_plugin_manager(core({"MEET_PLUGINS": "+example"}), env={})
+    assert pm.get_plugin("example") is not None
+    assert pm.get_plugin("lobby") is not None  # +name does not turn the lobby off
+    pm = build_plugin_manager(core({"MEET_PLUGINS": "-lobby"}), env={"EXAMPLE_ENABLED": "1"})
+    assert pm.get_plugin("example") is not None and pm.is_blocked("lobby")
+    pm = build_plugin_manager(core({"MEET_PLUGINS": "example,-example"}), env={})
+    assert pm.is_blocked("example") and pm.is_blocked("lobby")
 
 
 def test_each_app_has_its_own_plugin_manager_and_instances() -> None:
@@ -43,30 +70,57 @@ def test_each_app_has_its_own_plugin_manager_and_instances() -> None:
     assert first.get_plugin("example") is not second.get_plugin("example")
 
 
-def test_enabled_official_plugin_not_installed_names_its_distribution() -> None:
+def test_enabled_plugin_not_installed_names_its_distribution_by_convention() -> None:
     with pytest.raises(PluginError, match="pip install meet-plugin-recording"):
-        build_plugin_manager(core({"MEET_PLUGINS": "recording"}))
-    with pytest.raises(PluginError, match="meet-plugin-external-api"):
-        build_plugin_manager(core({"EXTERNAL_API_ENABLED": "true"}))
+        build_plugin_manager(core({"MEET_PLUGINS": "recording"}), env={})
+    with pytest.raises(PluginError, match=r"pip install meet-plugin-external-api .*installed plugins: "):
+        build_plugin_manager(core({"MEET_PLUGINS": "+external_api"}), env={})
+    build_plugin_manager(core({"MEET_PLUGINS": "-recording"}), env={})  # removing one is harmless
 
 
-def test_unknown_plugin_name_is_an_error() -> None:
-    with pytest.raises(PluginError, match="unknown plugin 'nope'"):
-        build_plugin_manager(core({"MEET_PLUGINS": "nope"}))
+def test_a_plugin_class_without_a_name_is_a_clear_error() -> None:
+    class Nameless:
+        pass
+
+    with pytest.raises(PluginError, match=r"plugin class .*Nameless has no `name` attribute"):
+        build_plugin_manager(core({}), [Nameless])
+    with pytest.raises(PluginError, match="Nameless has no `name`"):
+        build_plugin_manager(core({}), [Nameless()])
 
 
-def test_meet_plugins_command_lists_installed_plugins_and_hooks(
+def test_an_entry_point_name_must_match_the_class_name(plugin_distribution) -> None:
+    plugin_distribution("meet-other", {"other": "meet_core.testing.example_plugin:ExamplePlugin"})
+    with pytest.raises(PluginError, match="declares name 'example' but its entry point is named 'other'"):
+        build_plugin_manager(core({"MEET_PLUGINS": "other"}), env={})
+
+
+def test_meet_plugins_command_says_why_each_plugin_is_on_or_off(
     example_distribution, monkeypatch, tmp_path
 ) -> None:
-    monkeypatch.setenv("MEET_PLUGINS", "example")
+    monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.setenv("MEET_DATA_DIR", str(tmp_path))
-    result = CliRunner().invoke(cli.main, ["plugins"])
-    assert result.exit_code == 0, result.output
-    assert "example (meet-example 0.1): enabled" in result.output
-    assert "meet_room_join_decision" in result.output
-    monkeypatch.setenv("MEET_PLUGINS", "")
-    result = CliRunner().invoke(cli.main, ["plugins"])
-    assert "example (meet-example 0.1): disabled" in result.output
+    for name in ("MEET_PLUGINS", "EXAMPLE_ENABLED", "ROOM_SUBTITLE_ENABLED", "MEET_ENV_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+    def plugins(**env: str) -> str:
+        result = CliRunner().invoke(cli.main, ["plugins"], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    output = plugins()
+    assert "example (meet-example 0.1): off: EXAMPLE_ENABLED is unset (false)\n" in output
+    assert "lobby (meet-plugin-lobby 0.1.0): on: installed, no enable flag\n" in output
+    assert "subtitles (meet-plugin-subtitles 0.1.0): off: ROOM_SUBTITLE_ENABLED is unset (false)" in output
+    output = plugins(MEET_PLUGINS="example")
+    assert "example (meet-example 0.1): on: listed in MEET_PLUGINS\n  hooks: " in output
+    assert "meet_room_join_decision" in output
+    assert "lobby (meet-plugin-lobby 0.1.0): off: not listed in MEET_PLUGINS" in output
+    output = plugins(MEET_PLUGINS="-lobby,+example", DJANGO_ROOM_SUBTITLE_ENABLED="no")
+    assert "example (meet-example 0.1): on: added by MEET_PLUGINS=+example" in output
+    assert "lobby (meet-plugin-lobby 0.1.0): off: removed by MEET_PLUGINS=-lobby" in output
+    assert "off: ROOM_SUBTITLE_ENABLED (from DJANGO_ROOM_SUBTITLE_ENABLED) is false" in output
+    (tmp_path / ".env").write_text("EXAMPLE_ENABLED=on\n")
+    assert "example (meet-example 0.1): on: EXAMPLE_ENABLED is true\n" in plugins()
 
 
 def test_serve_refuses_to_start_with_a_missing_plugin(tmp_path) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated, ClassVar
+
+import msgspec
 import pytest
 
 from meet_core.app import load_settings
+from meet_core.plugins import hookimpl
 from meet_core.settings import Settings, SettingsError
 
 
@@ -112,3 +116,119 @@ def test_database_url_from_old_db_variables() -> None:
         Settings.from_env({"MEET_DATA_DIR": "/x"}).core.build_database_url()
         == "sqlite+aiosqlite:////x/meet.sqlite3"
     )
+
+
+# ------------------------------------------------------- names claimed by two sections
+
+
+class _Debugging:
+    """A plugin whose settings field ``debug`` would read the core's ``DEBUG``."""
+
+    name = "debugging"
+
+    class Section(msgspec.Struct, kw_only=True):
+        debug: bool = False
+
+    @hookimpl
+    def meet_settings_class(self) -> type[msgspec.Struct]:
+        return self.Section
+
+
+class _Prefixed(_Debugging):
+    """The same field under a declared prefix: read from ``PREFIXED_DEBUG``, no clash."""
+
+    name = "prefixed"
+
+    class Section(msgspec.Struct, kw_only=True):
+        env_prefix: ClassVar[str] = "PREFIXED_"
+        debug: bool = False
+
+
+class _FileClash(_Debugging):
+    """Claims ``SECRET_KEY_FILE``, the file variant of the core's ``SECRET_KEY``."""
+
+    name = "fileclash"
+
+    class Section(msgspec.Struct, kw_only=True):
+        secret_key_file: str = ""
+
+
+def test_a_plugin_field_claiming_a_core_variable_stops_start_up() -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings({}, plugins=[_Debugging])
+    message = str(excinfo.value)
+    assert "DEBUG is claimed by core (field debug) and by plugin 'debugging' (field debug)" in message
+    assert "DJANGO_DEBUG" in message and "DEBUG_FILE" in message
+    with pytest.raises(SettingsError, match=r"SECRET_KEY_FILE is claimed by core .*'fileclash'"):
+        load_settings({}, plugins=[_FileClash])
+
+
+def test_two_plugins_claiming_one_variable_stop_start_up() -> None:
+    class Other(_Prefixed):
+        name = "other"
+
+    with pytest.raises(SettingsError, match=r"PREFIXED_DEBUG is claimed by plugin 'prefixed' .* 'other'"):
+        load_settings({}, plugins=[_Prefixed, Other])
+
+
+def test_an_env_prefix_keeps_a_plugin_section_apart() -> None:
+    settings, _ = load_settings({"DEBUG": "false", "PREFIXED_DEBUG": "yes"}, plugins=[_Prefixed])
+    assert settings.sections["prefixed"].debug is True  # type: ignore[attr-defined]
+    assert settings.core.debug is False
+
+
+# ---------------------------------------------------------------------------- meet config
+
+
+def test_meet_config_prints_every_setting_with_its_source(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from meet_core import cli
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("MEET_PLUGINS", "MEET_ENV_FILE", "DEBUG", "LANGUAGE_CODE", "LIVEKIT_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text("DEBUG=true\nDB_PASSWORD=hunter2\n")
+    (tmp_path / "secret").write_text("s3cr3t-from-file\n")
+    result = CliRunner().invoke(
+        cli.main,
+        ["config"],
+        env={
+            "MEET_DATA_DIR": str(tmp_path),
+            "MEET_PLUGINS": "lobby",
+            "DJANGO_LANGUAGE_CODE": "fr-fr",
+            "LIVEKIT_API_SECRET_FILE": str(tmp_path / "secret"),
+            "OIDC_RP_CLIENT_SECRET": "client-secret-value",
+        },
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "[core]" and "[lobby]" in lines
+    assert 'LANGUAGE_CODE = "fr-fr"  (DJANGO_LANGUAGE_CODE from environment)' in lines
+    assert f"DEBUG = true  (DEBUG from {tmp_path.resolve()}/.env)" in lines
+    assert f"DB_PASSWORD = ********  (DB_PASSWORD from {tmp_path.resolve()}/.env)" in lines
+    assert (
+        f"LIVEKIT_API_SECRET = ********  (file {tmp_path.resolve()}/secret "
+        "(LIVEKIT_API_SECRET_FILE from environment))"
+    ) in lines
+    assert "OIDC_RP_CLIENT_SECRET = ********  (OIDC_RP_CLIENT_SECRET from environment)" in lines
+    assert 'LOBBY_KEY_PREFIX = "room_lobby"  (default)' in lines
+    assert "SECRET_KEY = null  (default)" in lines
+    assert "hunter2" not in result.output and "s3cr3t" not in result.output
+    assert "client-secret-value" not in result.output
+    assert "[subtitles]" not in lines  # only enabled plugins
+
+
+def test_a_field_can_be_marked_secret_or_not() -> None:
+    from meet_core.settings.sources import is_secret
+
+    class Section(msgspec.Struct):
+        webhook_signing: Annotated[str, msgspec.Meta(extra={"secret": True})] = ""
+        public_token_name: Annotated[str, msgspec.Meta(extra={"secret": False})] = ""
+        api_token: str = ""
+        key_prefix: str = ""
+
+    assert is_secret(Section, "webhook_signing")
+    assert not is_secret(Section, "public_token_name")
+    assert is_secret(Section, "api_token")
+    assert not is_secret(Section, "key_prefix")

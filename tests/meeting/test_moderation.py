@@ -450,6 +450,8 @@ async def test_update_participant_not_found_and_failure(meeting, livekit):
 
 
 class LobbySpy:
+    name = "lobby_spy"
+
     def __init__(self) -> None:
         self.removed: list[tuple[str, str]] = []
 

@@ -33,6 +33,8 @@ EVENT_TYPES = [
 class Recorder:
     """A plugin recording every event it receives."""
 
+    name = "recorder"
+
     def __init__(self) -> None:
         self.events: list[WebhookEvent] = []
 
@@ -43,6 +45,8 @@ class Recorder:
 
 class Failing:
     """A plugin that always fails: it must neither stop the others nor the answer."""
+
+    name = "failing"
 
     def __init__(self) -> None:
         self.calls = 0

@@ -254,6 +254,8 @@ async def test_callback_id_remembers_the_slug(meet_app, valkey_server):
 
 
 class Recorder:
+    name = "recorder"
+
     def __init__(self) -> None:
         self.events: list[tuple[str, object]] = []
 

@@ -318,12 +318,16 @@ async def test_privileged_retrieve_has_no_n_plus_one(meet_app, count_queries):
 class LetEveryoneIn:
     """A plugin answering the join decision (as the lobby does for admitted participants)."""
 
+    name = "let_everyone_in"
+
     @hookimpl
     def meet_room_join_decision(self, request, room, user, role):
         return JoinDecision(participant_id="lobby-participant-1", color="hsl(1, 2%, 3%)")
 
 
 class PinCodes:
+    name = "pin_codes"
+
     @hookimpl
     async def meet_room_extra_fields(self, request, room, user, role):
         return {"pin_code": "0123456789"}

@@ -39,6 +39,9 @@ class LobbyPlugin:
     """Waiting room for trusted and restricted rooms (entry point ``lobby``)."""
 
     name = PLUGIN_NAME
+    #: No enable flag: on whenever it is installed (as in the old system), unless ``MEET_PLUGINS``
+    #: leaves it out.
+    enabled_by = None
 
     def __init__(self) -> None:
         self.settings: LobbySettings | None = None

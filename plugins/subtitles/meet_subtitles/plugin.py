@@ -15,6 +15,8 @@ class SubtitlesPlugin:
     """Adds start-subtitle / stop-subtitle and turns ``subtitle.enabled`` on in ``/config/``."""
 
     name = PLUGIN_NAME
+    #: The old system's flag: on by default only when it is true (``MEET_PLUGINS`` overrides it).
+    enabled_by = "ROOM_SUBTITLE_ENABLED"
 
     @hookimpl
     def meet_settings_class(self) -> type[SubtitlesSettings]:
