@@ -14,7 +14,7 @@ import inspect
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
@@ -82,6 +82,22 @@ class MeetHooks:
 
     def migration_locations(self) -> list[str]:
         return _flatten(self._hook.meet_migration_locations()[::-1])
+
+    def migration_locations_by_plugin(self) -> dict[str, list[str]]:
+        """Plugin name -> its folders of Alembic revisions (one lineage per plugin)."""
+        return self._by_plugin(self._hook.meet_migration_locations)
+
+    def model_modules_by_plugin(self) -> dict[str, list[str]]:
+        """Plugin name -> its model modules (which tables a plugin's lineage owns)."""
+        return self._by_plugin(self._hook.meet_model_modules)
+
+    @staticmethod
+    def _by_plugin(caller: pluggy.HookCaller) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for impl in caller.get_hookimpls():
+            values = cast("Sequence[str] | None", impl.function())
+            result[impl.plugin_name] = list(values or [])
+        return result
 
     def cli_commands(self) -> list[click.Command]:
         return _flatten(self._hook.meet_cli_commands()[::-1])
