@@ -140,6 +140,16 @@ def db_upgrade(revision: str | None) -> None:
     click.echo("database is up to date")
 
 
+@db.command("downgrade")
+@click.option("--revision", required=True, help="Target (example@base drops a plugin's tables).")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to ``--revision`` (Alembic's downgrade, on every installed lineage)."""
+    from meet_core.db.migrate import downgrade
+
+    _migration(downgrade, revision)
+    click.echo(f"database downgraded to {revision}")
+
+
 @db.command("revision")
 @click.option("-m", "--message", required=True, help="What the revision does.")
 @click.option("--plugin", default=None, help="An enabled plugin's lineage (default: the core's).")

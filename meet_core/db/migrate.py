@@ -197,6 +197,12 @@ def upgrade(settings: Settings, hooks: MeetHooks, revision: str | None = None) -
         _run(command.upgrade, config, f"{lineage.name}@head")
 
 
+def downgrade(settings: Settings, hooks: MeetHooks, revision: str) -> None:
+    """Alembic's downgrade to ``revision`` (``<plugin>@base`` removes a plugin's tables)."""
+    config, _ = config_for(settings, hooks)
+    _run(command.downgrade, config, revision)
+
+
 def revision(
     settings: Settings, hooks: MeetHooks, message: str, plugin: str | None, autogenerate: bool
 ) -> None:

@@ -80,9 +80,6 @@ class MeetHooks:
     def model_modules(self) -> list[str]:
         return _flatten(self._hook.meet_model_modules()[::-1])
 
-    def migration_locations(self) -> list[str]:
-        return _flatten(self._hook.meet_migration_locations()[::-1])
-
     def migration_locations_by_plugin(self) -> dict[str, list[str]]:
         """Plugin name -> its folders of Alembic revisions (one lineage per plugin)."""
         return self._by_plugin(self._hook.meet_migration_locations)

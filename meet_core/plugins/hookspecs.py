@@ -87,9 +87,12 @@ def meet_model_modules() -> Sequence[str] | None:
 
 @hookspec
 def meet_migration_locations() -> Sequence[str] | None:
-    """Return folders of Alembic revisions (one lineage per plugin, with its own branch label).
+    """Return folders of Alembic revisions (one lineage per plugin: branch label = its name,
+    first revision with ``down_revision = None``).
 
-    Called by ``meet db upgrade``, which applies the core lineage and every enabled plugin's.
+    Called by ``meet db``: ``upgrade`` applies the core lineage and every enabled plugin's. It
+    is also called on an unregistered instance of an installed but disabled plugin, so that
+    the revisions it applied stay known to Alembic (docs/migrations.md).
     """
 
 

@@ -22,7 +22,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from meet_core import cli
@@ -120,6 +120,11 @@ def test_a_plugin_with_a_table_can_be_disabled_and_enabled_again(
         empty_database, lambda c: c.execute(text("SELECT text FROM example_note")).scalars().all()
     )
     assert texts == ["kept"]
+    # Removed for good, while disabled: its lineage goes back to its base, the table is dropped.
+    meet("db", "downgrade", "--revision", "example@base", plugins="lobby")
+    assert EXAMPLE_REVISION not in _versions(empty_database)
+    assert "example_note" not in _database(empty_database, lambda c: inspect(c).get_table_names())
+    meet("db", "upgrade", plugins="lobby")
 
 
 SCRATCH_PLUGIN = """
