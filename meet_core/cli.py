@@ -84,11 +84,11 @@ def serve(host: str, port: int, workers: int, migrate: bool, backlog: int) -> No
     from meet_core.cache import PrivateValkey
     from meet_core.livekit.color import warm_color_cache
 
-    settings, _ = _settings_and_hooks()
+    settings, hooks = _settings_and_hooks()
     if migrate:
         from meet_core.db.migrate import upgrade
 
-        upgrade(settings)
+        _migration(upgrade, loaded=(settings, hooks))
     warm_color_cache()  # before granian forks the workers: they inherit it
     private: PrivateValkey | None = None
     if not settings.core.redis_url:
@@ -115,40 +115,65 @@ def db() -> None:
     """Database schema commands."""
 
 
+def _migration(action: Any, *args: Any, loaded: Any = None) -> None:
+    """Run a ``meet_core.db.migrate`` command with the application's settings and plugins."""
+    from meet_core.db.migrate import MigrationError
+
+    settings, hooks = loaded or _settings_and_hooks()
+    try:
+        action(settings, hooks, *args)
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @db.command("upgrade")
-@click.option("--revision", default="heads", show_default=True, help="Target revision.")
-def db_upgrade(revision: str) -> None:
-    """Apply the migrations of the core and of every enabled plugin."""
+@click.option("--revision", default=None, help="Target revision (default: the head of each enabled lineage).")
+def db_upgrade(revision: str | None) -> None:
+    """Apply the migrations of the core and of every enabled plugin.
+
+    A disabled plugin's lineage is left as it is (its revisions stay known, so the revisions it
+    applied never stop the upgrade); enabling it again upgrades it from where it stopped.
+    """
     from meet_core.db.migrate import upgrade
 
-    settings, _ = _settings_and_hooks()
-    upgrade(settings, revision)
+    _migration(upgrade, revision)
     click.echo("database is up to date")
+
+
+@db.command("downgrade")
+@click.option("--revision", required=True, help="Target (example@base drops a plugin's tables).")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to ``--revision`` (Alembic's downgrade, on every installed lineage)."""
+    from meet_core.db.migrate import downgrade
+
+    _migration(downgrade, revision)
+    click.echo(f"database downgraded to {revision}")
 
 
 @db.command("revision")
 @click.option("-m", "--message", required=True, help="What the revision does.")
-@click.option("--autogenerate/--empty", default=True, help="Compare the models with the database.")
-@click.option("--head", default="core@head", show_default=True, help="Lineage to extend (e.g. lobby@head).")
-@click.option("--version-path", default=None, help="Folder of the revision (a plugin's migrations).")
-@click.option("--branch-label", default=None, help="Label of a new lineage (its first revision).")
-def db_revision(
-    message: str, autogenerate: bool, head: str, version_path: str | None, branch_label: str | None
-) -> None:
-    """Write a new revision (for developers: run it against an up-to-date database)."""
-    from alembic import command
+@click.option("--plugin", default=None, help="An enabled plugin's lineage (default: the core's).")
+@click.option("--autogenerate", is_flag=True, help="Compare the lineage's models with the database.")
+def db_revision(message: str, plugin: str | None, autogenerate: bool) -> None:
+    """Write a new revision of the core's lineage or of one plugin's (for developers).
 
-    from meet_core.db.migrate import config_for
+    The revision goes into the lineage's folder (a plugin's first ``meet_migration_locations``
+    entry), extends its head, or starts it (branch label = the plugin's name, no
+    ``down_revision``). ``--autogenerate`` compares only that lineage's tables: run it against
+    a database upgraded to the current heads.
+    """
+    from meet_core.db.migrate import revision
 
-    settings, _ = _settings_and_hooks()
-    command.revision(
-        config_for(settings),
-        message=message,
-        autogenerate=autogenerate,
-        head=head,
-        version_path=version_path,
-        branch_label=branch_label,
-    )
+    _migration(revision, message, plugin, autogenerate)
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail when the models of the core and the enabled plugins differ from their migrations."""
+    from meet_core.db.migrate import check
+
+    _migration(check)
+    click.echo("the migrations match the models")
 
 
 @main.command("plugins")

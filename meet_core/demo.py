@@ -15,8 +15,8 @@ def demo(email: str, room_name: str) -> None:
     from meet_core.app import load_settings
     from meet_core.db.migrate import upgrade
 
-    settings, _ = load_settings()
-    upgrade(settings)
+    settings, hooks = load_settings()
+    upgrade(settings, hooks)
     room_slug = asyncio.run(_seed(settings.core.build_database_url(), email, room_name))
     click.echo(f"demo user {email} owns the room '{room_slug}'")
     click.echo(f"try: curl http://127.0.0.1:8071/api/v1.0/rooms/{room_slug}/")

@@ -3,7 +3,9 @@
 Handlers and services call :class:`MeetHooks`; it awaits async implementations, walks
 first-result hooks implementation by implementation (pluggy's own ``firstresult`` stops at
 the first coroutine object, which is never None) and isolates event hooks so that one
-failing plugin neither stops the others nor the request.
+failing plugin neither stops the others nor the request: the room events run each
+implementation in a SAVEPOINT of the request's transaction (``db_session``), the others give
+each implementation that asks for ``db_session`` a transaction of its own (docs/hooks.md).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import inspect
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
+
+from meet_core.db.savepoint import savepoint
 
 if TYPE_CHECKING:
     import click
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from litestar.plugins import PluginProtocol
     from litestar.types import ControllerRouterHandler
     from livekit.api import VideoGrants, WebhookEvent
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from meet_core.plugins.types import JoinDecision
     from meet_core.rooms.models import Room
@@ -75,8 +80,29 @@ class MeetHooks:
     def model_modules(self) -> list[str]:
         return _flatten(self._hook.meet_model_modules()[::-1])
 
-    def migration_locations(self) -> list[str]:
-        return _flatten(self._hook.meet_migration_locations()[::-1])
+    def migration_locations_by_plugin(self) -> dict[str, list[str]]:
+        """Plugin name -> its folders of Alembic revisions (one lineage per plugin)."""
+        return self._by_plugin(self._hook.meet_migration_locations)
+
+    def disabled_migration_locations(self) -> dict[str, list[str]]:
+        """Plugin name -> revision folders, for the installed plugins not registered here (their
+        applied revisions must stay known to Alembic; see ``meet_core.db.migrate``)."""
+        from meet_core.plugins.manager import disabled_migration_locations
+
+        registered = {name for name, plugin in self.pm.list_name_plugin() if plugin is not None}
+        return disabled_migration_locations(registered)
+
+    def model_modules_by_plugin(self) -> dict[str, list[str]]:
+        """Plugin name -> its model modules (which tables a plugin's lineage owns)."""
+        return self._by_plugin(self._hook.meet_model_modules)
+
+    @staticmethod
+    def _by_plugin(caller: pluggy.HookCaller) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for impl in caller.get_hookimpls():
+            values = cast("Sequence[str] | None", impl.function())
+            result[impl.plugin_name] = list(values or [])
+        return result
 
     def cli_commands(self) -> list[click.Command]:
         return _flatten(self._hook.meet_cli_commands()[::-1])
@@ -134,26 +160,40 @@ class MeetHooks:
         if self._has_token_grants:
             self._hook.meet_token_grants(grants=grants, room_name=room_name, user=user, role=role)
 
-    async def room_created(self, request: Request[Any, Any, Any], room: Room, user: User) -> None:
-        await self._notify(self._hook.meet_room_created, {"request": request, "room": room, "user": user})
-
-    async def room_updated(
-        self, request: Request[Any, Any, Any], room: Room, changed: frozenset[str]
+    async def room_created(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, room: Room, user: User
     ) -> None:
-        await self._notify(
-            self._hook.meet_room_updated, {"request": request, "room": room, "changed": changed}
+        await self._notify_in_savepoint(
+            self._hook.meet_room_created, db_session, {"request": request, "room": room, "user": user}
         )
 
-    async def room_deleted(self, request: Request[Any, Any, Any], room: Room) -> None:
-        await self._notify(self._hook.meet_room_deleted, {"request": request, "room": room})
+    async def room_updated(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, room: Room, changed: frozenset[str]
+    ) -> None:
+        await self._notify_in_savepoint(
+            self._hook.meet_room_updated,
+            db_session,
+            {"request": request, "room": room, "changed": changed},
+        )
+
+    async def room_deleted(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, room: Room
+    ) -> None:
+        await self._notify_in_savepoint(
+            self._hook.meet_room_deleted, db_session, {"request": request, "room": room}
+        )
 
     async def participant_removed(self, request: Request[Any, Any, Any], room: Room, identity: str) -> None:
-        await self._notify(
-            self._hook.meet_participant_removed, {"request": request, "room": room, "identity": identity}
+        await self._notify_in_own_transaction(
+            self._hook.meet_participant_removed,
+            request,
+            {"request": request, "room": room, "identity": identity},
         )
 
     async def livekit_event(self, request: Request[Any, Any, Any], event: WebhookEvent) -> None:
-        await self._notify(self._hook.meet_livekit_event, {"request": request, "event": event})
+        await self._notify_in_own_transaction(
+            self._hook.meet_livekit_event, request, {"request": request, "event": event}
+        )
 
     # ------------------------------------------------ generic calls (hooks added by plugins)
 
@@ -212,6 +252,47 @@ class MeetHooks:
         for impl in self._plain_impls(caller):
             try:
                 await _resolve(self._call_impl(impl, kwargs))
+            except Exception:
+                log.exception("plugin %r failed in %s", impl.plugin_name, caller.name)
+
+    async def _notify_in_savepoint(
+        self, caller: pluggy.HookCaller, db_session: AsyncSession, kwargs: dict[str, Any]
+    ) -> None:
+        """Run every implementation in a SAVEPOINT of the request's transaction.
+
+        A failing implementation (it raised, or its flush failed) is rolled back alone and
+        logged; the request's session stays usable and the others still run. No savepoint
+        (no round trip) when no plugin implements the hook.
+        """
+        impls = self._plain_impls(caller)
+        if not impls:
+            return
+        kwargs = {**kwargs, "db_session": db_session}
+        for impl in impls:
+            try:
+                async with savepoint(db_session, keep_loaded=kwargs.values()):
+                    await _resolve(self._call_impl(impl, kwargs))
+            except Exception:
+                log.exception(
+                    "plugin %r failed in %s (its changes are rolled back)", impl.plugin_name, caller.name
+                )
+
+    async def _notify_in_own_transaction(
+        self, caller: pluggy.HookCaller, request: Request[Any, Any, Any], kwargs: dict[str, Any]
+    ) -> None:
+        """Run every implementation; each one that accepts ``db_session`` gets a session of its own,
+        committed when it returns and rolled back when it fails (logged, swallowed).
+
+        An implementation that does not name ``db_session`` costs no session at all: the
+        webhook and the participant removal stay as cheap as before for Valkey-only plugins.
+        """
+        for impl in self._plain_impls(caller):
+            try:
+                if "db_session" not in impl.argnames:
+                    await _resolve(self._call_impl(impl, kwargs))
+                    continue
+                async with request.app.state.db_config.get_session() as db_session, db_session.begin():
+                    await _resolve(self._call_impl(impl, {**kwargs, "db_session": db_session}))
             except Exception:
                 log.exception("plugin %r failed in %s", impl.plugin_name, caller.name)
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from litestar.plugins import PluginProtocol
     from litestar.types import ControllerRouterHandler
     from livekit.api import VideoGrants, WebhookEvent
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from meet_core.plugins.types import JoinDecision
     from meet_core.rooms.models import Room
@@ -98,9 +99,12 @@ def meet_model_modules() -> Sequence[str] | None:
 
 @hookspec
 def meet_migration_locations() -> Sequence[str] | None:
-    """Return folders of Alembic revisions (one lineage per plugin, with its own branch label).
+    """Return folders of Alembic revisions (one lineage per plugin: branch label = its name,
+    first revision with ``down_revision = None``).
 
-    Called by ``meet db upgrade``, which applies the core lineage and every enabled plugin's.
+    Called by ``meet db``: ``upgrade`` applies the core lineage and every enabled plugin's. It
+    is also called on an unregistered instance of an installed but disabled plugin, so that
+    the revisions it applied stay known to Alembic (docs/migrations.md).
     """
 
 
@@ -178,46 +182,61 @@ def meet_token_grants(grants: VideoGrants, room_name: str, user: User | None, ro
 
 
 @hookspec
-def meet_room_created(request: Request[Any, Any, Any], room: Room, user: User) -> Awaitable[None] | None:
+def meet_room_created(
+    request: Request[Any, Any, Any], db_session: AsyncSession, room: Room, user: User
+) -> Awaitable[None] | None:
     """React to a room created through the API (after it is flushed, before the commit).
 
-    Every implementation runs; a failing one is logged and does not stop the others.
+    Runs in a SAVEPOINT of the request's transaction: write with ``db_session`` (the request's
+    session; never commit or roll it back). Every implementation runs; a failing one (it
+    raises, or its flush fails) is rolled back alone and logged, and the room is still created.
     """
 
 
 @hookspec
 def meet_room_updated(
-    request: Request[Any, Any, Any], room: Room, changed: frozenset[str]
+    request: Request[Any, Any, Any], db_session: AsyncSession, room: Room, changed: frozenset[str]
 ) -> Awaitable[None] | None:
     """React to a room updated through the API; ``changed`` names the fields that changed.
 
-    Every implementation runs; a failing one is logged and does not stop the others.
+    Runs in a SAVEPOINT of the request's transaction, like ``meet_room_created``: a failing
+    implementation is rolled back alone and logged, the update still answers 200.
     """
 
 
 @hookspec
-def meet_room_deleted(request: Request[Any, Any, Any], room: Room) -> Awaitable[None] | None:
-    """React to a room deleted through the API (the object is detached but readable).
+def meet_room_deleted(
+    request: Request[Any, Any, Any], db_session: AsyncSession, room: Room
+) -> Awaitable[None] | None:
+    """React to a room deleted through the API (the deletion is flushed; ``room`` is readable).
 
-    Every implementation runs; a failing one is logged and does not stop the others.
+    Runs in a SAVEPOINT of the request's transaction, like ``meet_room_created``: the
+    plugin's rows go with the room or not at all. A failing implementation is rolled back
+    alone and logged, the deletion still answers 204.
     """
 
 
 @hookspec
 def meet_participant_removed(
-    request: Request[Any, Any, Any], room: Room, identity: str
+    request: Request[Any, Any, Any], db_session: AsyncSession, room: Room, identity: str
 ) -> Awaitable[None] | None:
     """React to a participant removed from a live meeting by a room administrator.
 
     Called after LiveKit removed ``identity`` from ``room`` (e.g. the lobby forgets that
-    participant's admission). Every implementation runs; a failing one is logged.
+    participant's admission), whatever the request then answers. Runs in a transaction of its
+    own: ``db_session`` is a session opened for this implementation only (when it names the
+    argument), committed when it returns, rolled back when it fails. Every implementation
+    runs; a failing one is logged.
     """
 
 
 @hookspec
-def meet_livekit_event(request: Request[Any, Any, Any], event: WebhookEvent) -> Awaitable[None] | None:
+def meet_livekit_event(
+    request: Request[Any, Any, Any], db_session: AsyncSession, event: WebhookEvent
+) -> Awaitable[None] | None:
     """React to a verified LiveKit webhook event (``event.event`` is its type).
 
-    Called once per event id (replays are dropped). Every implementation runs; a failing
-    one is logged and neither stops the others nor changes the webhook's answer.
+    Called once per event id (replays are dropped). Runs in a transaction of its own, like
+    ``meet_participant_removed`` (the webhook has none). Every implementation runs; a failing
+    one is rolled back, logged, and neither stops the others nor changes the webhook's answer.
     """

@@ -212,3 +212,23 @@ def implemented_hooks(pm: pluggy.PluginManager) -> Mapping[str, list[str]]:
         callers = pm.get_hookcallers(plugin) or []
         result[name] = sorted(c.name for c in callers)
     return result
+
+
+def disabled_migration_locations(registered: set[str]) -> dict[str, list[str]]:
+    """Revision folders of the installed plugins that are not enabled (their class is loaded,
+    instantiated and asked directly: nothing is registered, no other hook runs)."""
+    result: dict[str, list[str]] = {}
+    for name, entry_point in installed_entry_points().items():
+        if name in registered:
+            continue
+        try:
+            target = entry_point.load()
+            plugin = target() if isinstance(target, type) else target
+            method = getattr(plugin, "meet_migration_locations", None)
+            locations = list(method() or []) if method is not None else []
+        except Exception as exc:  # a broken disabled plugin must not stop the enabled ones
+            log.warning("disabled plugin %r: its migrations cannot be read (%r)", name, exc)
+            continue
+        if locations:
+            result[name] = locations
+    return result

@@ -281,7 +281,7 @@ async def create_room(
     await db_session.flush()
     if callback_id:
         await creation_callback.remember(request, str(callback_id), slug)
-    await hooks(request).room_created(request, room, user)
+    await hooks(request).room_created(request, db_session, room, user)
     return room
 
 
@@ -309,7 +309,7 @@ async def update_room(
     if changed & {"access_level", "configuration"}:
         await metadata.mirror_room_settings(request, room)
     if changed:
-        await hooks(request).room_updated(request, room, frozenset(changed))
+        await hooks(request).room_updated(request, db_session, room, frozenset(changed))
 
 
 async def delete_room(
@@ -321,4 +321,4 @@ async def delete_room(
     await db_session.delete(room)
     await db_session.flush()
     forget_room(request, room)
-    await hooks(request).room_deleted(request, room)
+    await hooks(request).room_deleted(request, db_session, room)

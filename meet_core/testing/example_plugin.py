@@ -187,8 +187,11 @@ class ExamplePlugin:
         grants.can_publish_data = False
 
     @hookimpl
-    async def meet_room_created(self, room: Any, user: Any) -> None:
+    async def meet_room_created(self, db_session: AsyncSession, room: Any, user: Any) -> None:
+        """Writes in the request's transaction (a savepoint of it): the note and the room go together."""
         self.events.append(("room_created", room.slug))
+        db_session.add(note_model()(text=f"room {room.slug} created"))
+        await db_session.flush()
 
     @hookimpl
     async def meet_room_updated(self, room: Any, changed: frozenset[str]) -> None:
@@ -203,21 +206,42 @@ class ExamplePlugin:
         self.events.append(("participant_removed", (str(room.id), identity)))
 
     @hookimpl
-    async def meet_livekit_event(self, event: Any) -> None:
+    async def meet_livekit_event(self, db_session: AsyncSession, event: Any) -> None:
+        """Writes in a transaction of its own, committed when this returns."""
         self.events.append(("livekit_event", (event.event, event.room.name)))
+        db_session.add(note_model()(text=f"livekit {event.event} {event.room.name}"))
 
 
 class FailingPlugin:
-    """Fails in every event hook: proves that one plugin's failure does not stop the others."""
+    """Fails in every event hook: proves that one plugin's failure does not stop the others,
+    nor the request, nor leave the request's session unusable."""
 
     name = "failing"
 
     @hookimpl
-    async def meet_room_created(self) -> None:
+    async def meet_room_created(self, db_session: AsyncSession, room: Any, user: Any) -> None:
+        """A flush that fails: the owner's access to the room already exists (unique constraint)."""
+        from meet_core.rooms.models import ResourceAccess
+
+        db_session.add(ResourceAccess(resource_id=room.id, user_id=user.id, role="member"))
+        await db_session.flush()
+
+    @hookimpl
+    async def meet_room_updated(self, db_session: AsyncSession, room: Any) -> None:
+        """Changes the room, then raises: the change must be rolled back with the savepoint."""
+        room.name = "changed by a failing plugin"
+        await db_session.flush()
         raise RuntimeError("failing plugin")
 
     @hookimpl
-    def meet_livekit_event(self) -> None:
+    def meet_room_deleted(self) -> None:
+        raise RuntimeError("failing plugin")
+
+    @hookimpl
+    async def meet_livekit_event(self, db_session: AsyncSession, event: Any) -> None:
+        """Writes in its own transaction, then raises: the write must be rolled back."""
+        db_session.add(note_model()(text=f"failing {event.event}"))
+        await db_session.flush()
         raise RuntimeError("failing plugin")
 
     @hookimpl

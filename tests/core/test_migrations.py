@@ -1,68 +1,207 @@
-"""The core's Alembic lineage builds, on an empty database, exactly the schema of the models."""
+"""The real migrations, through ``meet db``, on SQLite and on PostgreSQL (``MEET_TEST_DATABASE_URL``).
+
+* ``meet db upgrade`` builds, on an empty database, exactly the schema of the models of the
+  core and of the enabled plugins (the rest of the suite builds its tables with ``create_all``:
+  this is where the migrations themselves run, once per run on each database).
+* A plugin with a table can be enabled, disabled and enabled again: ``meet db upgrade`` works
+  at each step and the plugin's rows are kept.
+* ``meet db revision --plugin NAME --autogenerate`` writes only that plugin's tables, into its
+  own lineage (branch label = its name, no ``down_revision``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from meet_core.db import CORE_MODEL_MODULES, import_models, metadata
-from meet_core.db.migrate import upgrade
-from meet_core.settings import Settings
+from meet_core import cli
+from meet_core.db import metadata
+from meet_core.db.migrate import compare_options, table_filter
+from meet_core.testing.example_plugin import note_model
 
 CORE_TABLES = {"meet_user", "meet_room", "meet_resource_access"}
+EXAMPLE_REVISION = "a1b2c3d4e5f6"
 
 
-def _diff(url: str) -> list:
-    async def compare() -> list:
-        engine = create_async_engine(url)
-        async with engine.connect() as connection:
-
-            def run(sync_connection):  # type: ignore[no-untyped-def]
-                # SQLite reflects UUID columns as NUMERIC: compare types on PostgreSQL only.
-                compare_type = sync_connection.dialect.name == "postgresql"
-                context = MigrationContext.configure(sync_connection, opts={"compare_type": compare_type})
-                return compare_metadata(context, metadata)
-
-            diffs = await connection.run_sync(run)
-        await engine.dispose()
-        return diffs
-
-    return asyncio.run(compare())
-
-
-def _table_of(diff) -> str | None:  # type: ignore[no-untyped-def]
-    item = diff[0] if isinstance(diff, list) else diff
-    for value in item[1:]:
-        name = getattr(value, "name", None) if not hasattr(value, "table") else value.table.name
-        if isinstance(value, str):
-            return value if value in CORE_TABLES else None
-        if name:
-            return getattr(value, "table", value).name if hasattr(value, "table") else name
-    return None
-
-
-def test_migrations_match_the_models(database_url: str, postgres_url: str | None) -> None:
-    """Upgrade an empty database, then compare: no core table, column or index differs."""
-    import os
-
+@pytest.fixture
+def empty_database(tmp_path: Path, postgres_url: str | None) -> str:
+    """An empty database: a new SQLite file, or a PostgreSQL database recreated for this test."""
+    if not postgres_url:
+        return f"sqlite+aiosqlite:///{tmp_path}/migrated.sqlite3"
     from meet_core.testing.pytest_plugin import recreate_postgres_database
 
-    if postgres_url:  # the worker's database has tables made by create_all: use an empty one
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        database_url = recreate_postgres_database(
-            os.environ["MEET_TEST_DATABASE_URL"], f"meet_migrations_{worker}"
-        )
-    import_models(CORE_MODEL_MODULES)
-    upgrade(Settings.from_env({"DATABASE_URL": database_url, "MEET_PLUGINS": ""}))
-    diffs = [d for d in _diff(database_url) if _table_of(d) in CORE_TABLES]
-    assert diffs == []
-    # and the tables exist
-    present = [
-        d
-        for d in _diff(database_url)
-        if isinstance(d, tuple) and d[0] == "add_table" and d[1].name in CORE_TABLES
-    ]
-    assert present == []
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return recreate_postgres_database(os.environ["MEET_TEST_DATABASE_URL"], f"meet_migrations_{worker}")
+
+
+@pytest.fixture
+def meet(empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``meet(*args, plugins="lobby,example")``: run the ``meet`` command line on that database."""
+    monkeypatch.setenv("DATABASE_URL", empty_database)
+    monkeypatch.setenv("MEET_DATA_DIR", str(tmp_path))
+
+    def run(*args: str, plugins: str = "lobby") -> str:
+        monkeypatch.setenv("MEET_PLUGINS", plugins)
+        result = CliRunner().invoke(cli.main, list(args))
+        assert result.exit_code == 0, f"meet {' '.join(args)}: {result.output}{result.exception!r}"
+        return result.output
+
+    return run
+
+
+def _database(url: str, work: Any) -> Any:
+    """Run ``work(sync_connection)`` on the database and return its result."""
+
+    async def go() -> Any:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _diff(url: str, tables: set[str]) -> list[Any]:
+    """Alembic's comparison of ``tables`` in the models and in the database (empty: the same)."""
+
+    def compare(connection: Any) -> list[Any]:
+        opts = {**compare_options(connection.dialect.name), "include_object": table_filter(tables)}
+        return compare_metadata(MigrationContext.configure(connection, opts=opts), metadata)
+
+    return _database(url, compare)  # type: ignore[no-any-return]
+
+
+def _versions(url: str) -> set[str]:
+    return set(_database(url, lambda c: c.execute(text("SELECT version_num FROM alembic_version")).scalars()))
+
+
+def test_upgrade_builds_the_schema_of_the_models(meet, empty_database, example_distribution) -> None:
+    """Core and an enabled plugin, from an empty database: nothing differs from the models."""
+    assert "database is up to date" in meet("db", "upgrade", plugins="lobby,example")
+    assert _diff(empty_database, CORE_TABLES | {"example_note"}) == []
+    assert EXAMPLE_REVISION in _versions(empty_database)
+    assert "the migrations match the models" in meet("db", "check", plugins="lobby,example")
+
+
+def test_a_plugin_with_a_table_can_be_disabled_and_enabled_again(
+    meet, empty_database, example_distribution
+) -> None:
+    meet("db", "upgrade", plugins="lobby,example")
+    _database(
+        empty_database,
+        lambda c: c.execute(
+            text(
+                "INSERT INTO example_note (id, text, created_at, updated_at) "
+                "VALUES (:id, 'kept', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"id": "00000000-0000-0000-0000-000000000001" if "postgresql" in empty_database else b"1" * 16},
+        ),
+    )
+    # Disabled: its applied revision stays known, its lineage is left alone.
+    meet("db", "upgrade", plugins="lobby")
+    assert EXAMPLE_REVISION in _versions(empty_database)
+    assert "the migrations match the models" in meet("db", "check", plugins="lobby")
+    # Enabled again: nothing to do, the rows are there.
+    meet("db", "upgrade", plugins="lobby,example")
+    texts = _database(
+        empty_database, lambda c: c.execute(text("SELECT text FROM example_note")).scalars().all()
+    )
+    assert texts == ["kept"]
+    # Removed for good, while disabled: its lineage goes back to its base, the table is dropped.
+    meet("db", "downgrade", "--revision", "example@base", plugins="lobby")
+    assert EXAMPLE_REVISION not in _versions(empty_database)
+    assert "example_note" not in _database(empty_database, lambda c: inspect(c).get_table_names())
+    meet("db", "upgrade", plugins="lobby")
+
+
+SCRATCH_PLUGIN = """
+from pathlib import Path
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from meet_core.db import Base
+from meet_core.plugins import hookimpl
+
+
+class ScratchItem(Base):
+    __tablename__ = "scratch_item"
+    label: Mapped[str] = mapped_column(String(50))
+
+
+class ScratchPlugin:
+    name = "scratch"
+
+    @hookimpl
+    def meet_model_modules(self):
+        return [__name__]
+
+    @hookimpl
+    def meet_migration_locations(self):
+        return [str(Path(__file__).parent / "scratch_migrations")]
+"""
+
+
+@pytest.fixture
+def scratch_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An installed plugin ``scratch`` (outside the repository) with a table and no revision yet."""
+    site = tmp_path / "scratch-site"
+    info = site / "meet_scratch-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: meet-scratch\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[meet.plugins]\nscratch = scratch_plugin:ScratchPlugin\n")
+    (site / "scratch_plugin.py").write_text(textwrap.dedent(SCRATCH_PLUGIN))
+    monkeypatch.syspath_prepend(str(site))
+    return site / "scratch_migrations"
+
+
+def test_revision_of_a_plugin_writes_only_its_tables(meet, empty_database, scratch_distribution) -> None:
+    note_model()  # another plugin's table in the shared metadata, absent from the database
+    meet("db", "upgrade", plugins="lobby,scratch")  # the core only: scratch has no revision yet
+    meet(
+        "db",
+        "revision",
+        "--plugin",
+        "scratch",
+        "-m",
+        "scratch items",
+        "--autogenerate",
+        plugins="lobby,scratch",
+    )
+    [first] = list(scratch_distribution.glob("*.py"))
+    source = first.read_text()
+    assert "op.create_table('scratch_item'" in source or 'op.create_table("scratch_item"' in source
+    assert not re.search(r"meet_(room|user|resource_access)|example_note|alter_column", source)
+    assert re.search(r"^down_revision: str \| None = None$", source, re.M)
+    assert re.search(r"^branch_labels: .* = \('scratch',\)$", source, re.M)
+
+    meet("db", "upgrade", plugins="lobby,scratch")
+    assert _diff(empty_database, CORE_TABLES | {"scratch_item"}) == []
+    # The next revision extends the plugin's lineage and, the models unchanged, is empty.
+    meet("db", "revision", "--plugin", "scratch", "-m", "nothing", "--autogenerate", plugins="lobby,scratch")
+    [second] = [path for path in scratch_distribution.glob("*.py") if path != first]
+    first_id = re.search(r"^revision: str = '(\w+)'$", source, re.M)
+    assert first_id is not None
+    assert f"down_revision: str | None = '{first_id.group(1)}'" in second.read_text()
+    assert "op." not in second.read_text().split("def upgrade()")[1]
+
+
+def test_revision_of_a_disabled_plugin_is_refused(meet, scratch_distribution, monkeypatch) -> None:
+    monkeypatch.setenv("MEET_PLUGINS", "lobby")
+    result = CliRunner().invoke(cli.main, ["db", "revision", "--plugin", "scratch", "-m", "x"])
+    assert result.exit_code == 1
+    assert "plugin 'scratch' is not enabled or declares no migrations folder" in result.output
+    assert not scratch_distribution.exists()

@@ -19,7 +19,6 @@ import pytest
 from click.testing import CliRunner
 from litestar import Request, get
 
-from meet_core.db.migrate import alembic_config
 from meet_core.plugins import PluginError, hookimpl, hookspec, hookspecs
 from meet_core.plugins.manager import build_plugin_manager, installed_entry_points, new_plugin_manager
 from meet_core.settings import Settings
@@ -119,21 +118,17 @@ async def test_hook_meet_model_modules(meet_app) -> None:
     assert len(first) == 1 and len(second) == 2
 
 
-def test_hook_meet_migration_locations(tmp_path, monkeypatch) -> None:
-    """The example lineage is applied beside the core's by ``meet db upgrade``."""
+def test_hook_meet_migration_locations(example_distribution, monkeypatch, tmp_path) -> None:
+    """The example lineage is applied beside the core's by ``meet db upgrade`` when enabled."""
     import sqlalchemy as sa
 
-    from meet_core.db.migrate import upgrade
-    from meet_core.settings import Settings
+    from meet_core import cli
 
-    plugin = ExamplePlugin()
-    locations = plugin.meet_migration_locations()
-    url = f"sqlite+aiosqlite:///{tmp_path}/m.sqlite3"
-    config = alembic_config(url, locations)
-    assert locations[0] in config.get_main_option("version_locations")
-    settings = Settings.from_env({"DATABASE_URL": url})
-    monkeypatch.setattr("meet_core.db.migrate.config_for", lambda s: alembic_config(url, locations))
-    upgrade(settings)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/m.sqlite3")
+    monkeypatch.setenv("MEET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MEET_PLUGINS", "example")
+    result = CliRunner().invoke(cli.main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
     tables = set(sa.inspect(sa.create_engine(f"sqlite:///{tmp_path}/m.sqlite3")).get_table_names())
     assert {"meet_user", "meet_room", "meet_resource_access", "example_note"} <= tables
 

@@ -1,4 +1,9 @@
-"""Alembic environment: async engine from the URL our code puts in ``config.attributes``."""
+"""Alembic environment: async engine from the URL our code puts in ``config.attributes``.
+
+``config.attributes["include_tables"]`` (set by ``meet db revision`` and ``meet db check``)
+limits autogenerate to one lineage's tables: a plugin's revision never touches a core table,
+and a table of a disabled plugin, still in the database, is not "removed".
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from meet_core.db import metadata
+from meet_core.db.migrate import compare_options, table_filter
 
 config = context.config
 
@@ -17,7 +23,8 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        include_object=table_filter(config.attributes.get("include_tables")),
+        **compare_options(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()
