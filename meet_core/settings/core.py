@@ -39,6 +39,14 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     redis_url: str | None = None
     secret_key: str | None = None
     debug: bool = False
+    # Hosts served (Django's ALLOWED_HOSTS: "*", "meet.example.com", ".example.com"); unset or
+    # empty: any host. Others get 400 {"detail": "Invalid host header."}.
+    allowed_hosts: list[str] | None = None
+    # Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For / X-Forwarded-Host
+    # are believed; empty: the socket peer is the client (meet_core/http/proxies.py).
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    # Largest request body in bytes (Django's name and default): 413 beyond.
+    data_upload_max_memory_size: int = 2621440
     version: str = "0.1.0"
     commit: str = ""
 
@@ -152,6 +160,13 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     frontend_max_participants_for_sound: int = 5
     frontend_auto_mute_on_join_threshold: int = 50
     connection_test_enabled: bool = False
+
+    def __post_init__(self) -> None:
+        from meet_core.http.proxies import parse_networks
+
+        parse_networks(self.trusted_proxies)  # ValueError -> reported at start-up
+        if self.data_upload_max_memory_size <= 0:
+            raise ValueError("DATA_UPLOAD_MAX_MEMORY_SIZE must be a positive number of bytes")
 
     def build_database_url(self) -> str:
         """``DATABASE_URL``, else the old ``DB_*`` variables, else a SQLite file in the data folder."""
