@@ -180,7 +180,9 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
                 if url.startswith(sync):
                     return async_ + url[len(sync) :]
             return url
-        if self.db_engine and "postgres" in self.db_engine:
+        # The old system's DB_ENGINE defaulted to PostgreSQL: DB_HOST alone means PostgreSQL.
+        engine = self.db_engine or ("postgresql" if self.db_host else "")
+        if "postgres" in engine:
             from urllib.parse import quote
 
             auth = quote(self.db_user or "", safe="")
