@@ -17,7 +17,6 @@ from litestar.utils.scope.state import ScopeState
 from meet_core.http.errors import ApiError, FieldErrors, detail
 from meet_core.http.raw import header
 
-
 #: Deepest nesting of arrays and objects a JSON body may have (docs/configuration.md).
 MAX_JSON_DEPTH = 64
 #: DRF's message for a text holding U+0000 (PostgreSQL cannot store it in a text column).

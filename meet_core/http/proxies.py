@@ -159,7 +159,10 @@ async def _reject(send: Any, body: dict[str, str]) -> None:
         {
             "type": "http.response.start",
             "status": 400,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(content)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": content})

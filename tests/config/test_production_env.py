@@ -88,11 +88,16 @@ async def test_the_server_starts_and_serves_the_allowed_host_only(meet_app, prod
         ("https://a.tld,https://b.tld", ["https://a.tld", "https://b.tld"]),  # ListValue's form
         (" https://a.tld , https://b.tld ", ["https://a.tld", "https://b.tld"]),
         ('["https://a.tld", "https://b.tld"]', ["https://a.tld", "https://b.tld"]),  # JSON
-        ("[https://a.tld, https://b.tld]", ["https://a.tld", "https://b.tld"]),  # JSON once a shell unquoted it
+        (
+            "[https://a.tld, https://b.tld]",
+            ["https://a.tld", "https://b.tld"],
+        ),  # JSON once a shell unquoted it
         ("['https://a.tld']", ["https://a.tld"]),
         ("", []),
         ("[]", []),
     ],
 )
 def test_list_settings_accept_every_form_the_old_system_did(raw: str, expected: list[str]) -> None:
-    assert Settings.from_env({"OIDC_REDIRECT_ALLOWED_HOSTS": raw}).core.oidc_redirect_allowed_hosts == expected
+    assert (
+        Settings.from_env({"OIDC_REDIRECT_ALLOWED_HOSTS": raw}).core.oidc_redirect_allowed_hosts == expected
+    )

@@ -9,6 +9,7 @@ or the 503 below, and the app recovers without a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import os
 import shutil
@@ -60,10 +61,8 @@ class Cluster:
         self._run("pg_ctl", "-D", self.dir, "-m", mode, "-w" if wait else "-W", "stop")
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -78,8 +77,8 @@ def cluster() -> Iterator[Cluster]:
         server.remove()
 
 
-async def _until(condition: Any, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(condition: Any, seconds: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
     while not await condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)

@@ -58,7 +58,13 @@ async def test_a_trusted_proxy_forwards_its_clients_addresses(meet_app) -> None:
 async def test_allowed_hosts_as_django_matches_them(meet_app) -> None:
     meet = await meet_app(env={"DJANGO_ALLOWED_HOSTS": "meet.example.com,.example.org"})
     client = meet.client
-    for host in ("meet.example.com", "MEET.example.com:8443", "meet.example.com.", "example.org", "a.b.example.org"):
+    for host in (
+        "meet.example.com",
+        "MEET.example.com:8443",
+        "meet.example.com.",
+        "example.org",
+        "a.b.example.org",
+    ):
         assert (await client.get(CONFIG, headers={"Host": host})).status_code == 200, host
     for host in ("evil.example", "example.com", "meet.example.com.evil", "badexample.org", "a b", "[::1"):
         response = await client.get(CONFIG, headers={"Host": host})

@@ -65,7 +65,10 @@ async def test_deeply_nested_json_is_a_400_on_every_json_route(lobby_meeting) ->
             assert (response.status_code, response.json()) == (400, {"detail": too_deep}), (method, path)
         # At the limit the body is read, and refused (or not) for what it says.
         response = await client.request(
-            method, path, content=nested(MAX_JSON_DEPTH), headers={**headers, "Content-Type": "application/json"}
+            method,
+            path,
+            content=nested(MAX_JSON_DEPTH),
+            headers={**headers, "Content-Type": "application/json"},
         )
         assert response.status_code < 500 and response.json() != {"detail": too_deep}, (method, path)
     # Brackets inside strings are text, not nesting.
@@ -103,7 +106,8 @@ async def test_null_characters_are_a_field_error_on_every_text_field(lobby_meeti
     )
     assert (response.status_code, response.json()) == (400, {"language": NUL_FIELD, "timezone": NUL_FIELD})
     response = await owner.post(
-        f"{API}/resource-accesses/", json={"user": str(meeting.member.id), "resource": str(room.id), "role": "\x00"}
+        f"{API}/resource-accesses/",
+        json={"user": str(meeting.member.id), "resource": str(room.id), "role": "\x00"},
     )
     assert (response.status_code, response.json()) == (400, {"role": NUL_FIELD})
     async with meeting.meet.new_client() as anonymous:

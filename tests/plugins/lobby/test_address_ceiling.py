@@ -47,7 +47,9 @@ async def test_behind_a_trusted_proxy_the_ceiling_is_per_forwarded_client(lobby_
     room = await meet.create_room(access_level="trusted")
     async with client_from(meet, "10.0.0.2") as proxy:
         first = {"X-Forwarded-For": "203.0.113.1"}
-        assert [await _with_new_cookie(lobby, proxy, room, headers=first) for _ in range(5)] == [200] * 4 + [429]
+        assert [await _with_new_cookie(lobby, proxy, room, headers=first) for _ in range(5)] == [200] * 4 + [
+            429
+        ]
         second = {"X-Forwarded-For": "203.0.113.2"}
         assert await _with_new_cookie(lobby, proxy, room, headers=second) == 200
 
