@@ -7,22 +7,13 @@ Django does; ``X-Forwarded-Host`` counts only from a trusted proxy.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from meet_core.testing.harness import BASE_URL
-
 CALLBACK = "/api/v1.0/rooms/creation-callback/"
 CONFIG = "/api/v1.0/config/"
 INVALID_HOST = {"detail": "Invalid host header."}
-
-
-def client_from(meet: Any, address: str) -> httpx.AsyncClient:
-    """A client whose socket peer is ``address`` (a proxy, or a client connecting directly)."""
-    transport = httpx.ASGITransport(app=meet.app, client=(address, 40000))  # type: ignore[arg-type]
-    return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
 
 
 async def _callback(client: httpx.AsyncClient, forwarded_for: str | None = None) -> int:
@@ -33,7 +24,7 @@ async def _callback(client: httpx.AsyncClient, forwarded_for: str | None = None)
 
 async def test_rotating_forwarded_for_from_an_untrusted_peer_is_throttled(meet_app) -> None:
     meet = await meet_app(env={"CREATION_CALLBACK_THROTTLE_RATES": "3/minute"})
-    async with client_from(meet, "198.51.100.7") as attacker, client_from(meet, "198.51.100.8") as other:
+    async with meet.new_client("198.51.100.7") as attacker, meet.new_client("198.51.100.8") as other:
         statuses = [await _callback(attacker, f"203.0.113.{i}") for i in range(5)]
         assert statuses == [200, 200, 200, 429, 429]
         assert await _callback(other) == 200  # the peer address is the key
@@ -43,7 +34,7 @@ async def test_a_trusted_proxy_forwards_its_clients_addresses(meet_app) -> None:
     meet = await meet_app(
         env={"CREATION_CALLBACK_THROTTLE_RATES": "2/minute", "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1"}
     )
-    async with client_from(meet, "10.1.2.3") as proxy, client_from(meet, "192.0.2.1") as edge:
+    async with meet.new_client("10.1.2.3") as proxy, meet.new_client("192.0.2.1") as edge:
         # Each forwarded client has its own window.
         assert [await _callback(proxy, "203.0.113.1") for _ in range(3)] == [200, 200, 429]
         assert await _callback(proxy, "203.0.113.2") == 200
@@ -88,7 +79,7 @@ async def test_forwarded_host_counts_only_from_a_trusted_proxy(meet_app) -> None
             "OIDC_OP_AUTHORIZATION_ENDPOINT": "https://idp.example/auth",
         }
     )
-    async with client_from(meet, "10.0.0.1") as proxy, client_from(meet, "203.0.113.9") as direct:
+    async with meet.new_client("10.0.0.1") as proxy, meet.new_client("203.0.113.9") as direct:
         forwarded = {"Host": "backend:8000", "X-Forwarded-Host": "meet.example.com"}
         assert (await proxy.get(CONFIG, headers=forwarded)).status_code == 200
         response = await direct.get(CONFIG, headers=forwarded)

@@ -8,14 +8,7 @@ from typing import Any
 
 import httpx
 
-from meet_core.testing.harness import BASE_URL
-
 RATES = {"REQUEST_ENTRY_THROTTLE_RATES": "100/minute", "REQUEST_ENTRY_ADDRESS_THROTTLE_RATES": "4/minute"}
-
-
-def client_from(meet: Any, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=meet.app, client=(address, 40000))  # type: ignore[arg-type]
-    return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
 
 
 async def _with_new_cookie(lobby: Any, client: httpx.AsyncClient, room: Any, **kwargs: Any) -> int:
@@ -27,7 +20,7 @@ async def test_rotating_lobby_cookies_hits_the_per_address_ceiling(lobby_app, lo
     meet = await lobby_app(env=RATES)
     waiting_room = await meet.create_room(access_level="restricted")
     public_room = await meet.create_room(access_level="public")
-    async with client_from(meet, "198.51.100.7") as rotating, client_from(meet, "198.51.100.8") as other:
+    async with meet.new_client("198.51.100.7") as rotating, meet.new_client("198.51.100.8") as other:
         # Queued (the poll's script) and joined directly (the core's throttle) count alike.
         statuses = [await _with_new_cookie(lobby, rotating, waiting_room) for _ in range(3)]
         statuses.append(await _with_new_cookie(lobby, rotating, public_room))
@@ -45,7 +38,7 @@ async def test_rotating_lobby_cookies_hits_the_per_address_ceiling(lobby_app, lo
 async def test_behind_a_trusted_proxy_the_ceiling_is_per_forwarded_client(lobby_app, lobby) -> None:
     meet = await lobby_app(env={**RATES, "TRUSTED_PROXIES": "10.0.0.0/8"})
     room = await meet.create_room(access_level="trusted")
-    async with client_from(meet, "10.0.0.2") as proxy:
+    async with meet.new_client("10.0.0.2") as proxy:
         first = {"X-Forwarded-For": "203.0.113.1"}
         assert [await _with_new_cookie(lobby, proxy, room, headers=first) for _ in range(5)] == [200] * 4 + [
             429
