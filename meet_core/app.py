@@ -30,6 +30,7 @@ from meet_core.db.config import database_config
 from meet_core.frontend_config import core_frontend_config
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import exception_handlers
+from meet_core.http.proxies import AllowedHosts, HostGuard, TrustedProxies
 from meet_core.identity.oidc import oidc_lifespan
 from meet_core.identity.sessions import provide_current_user, provide_user
 from meet_core.livekit.client import open_livekit
@@ -167,7 +168,10 @@ def create_app(
             render_plugins=[SwaggerRenderPlugin(path="/")],
         ),
         debug=settings.core.debug,
+        request_max_body_size=settings.core.data_upload_max_memory_size,
     )
+    app.state.trusted_proxies = proxies = TrustedProxies(settings.core.trusted_proxies)
+    app.asgi_handler = HostGuard(app.asgi_handler, AllowedHosts(settings.core.allowed_hosts), proxies)
     app.state.settings = settings
     app.state.hooks = hooks
     app.state.db_config = db_config

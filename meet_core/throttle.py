@@ -6,9 +6,10 @@ throttled. Expected available in N seconds."}`` with ``Retry-After: N``.
 
 A hot path that makes a Valkey script call anyway can count the hit inside it instead of
 paying a second round trip: its script starts with :data:`THROTTLE_LUA`, calls
-``over_limit(key, period, limit)`` first, returns ``{-1, wait}`` when that gives a wait,
-and takes :meth:`Throttle.key`, :attr:`Throttle.period` and :attr:`Throttle.limit` as its
-last key and arguments; the caller then raises :func:`throttled` (the lobby's poll does).
+``over_limit(key, period, limit)`` first (once per hit), returns ``{-1, wait}`` when that
+gives a wait, and takes :meth:`Throttle.key`, :attr:`Throttle.period` and
+:attr:`Throttle.limit` as its last keys and arguments; the caller then raises
+:func:`throttled` (the lobby's poll does).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 from litestar import Request
 
 from meet_core.http.errors import ApiError
+from meet_core.http.proxies import TrustedProxies
 from meet_core.http.raw import header
 from meet_core.pipelined_valkey import Script
 from meet_core.state import pipelined_valkey
@@ -51,11 +53,15 @@ local function over_limit(key, period, limit)
 end
 """
 
+# KEYS: one per hit. ARGV: period, limit of each hit in turn. The first hit over its rate
+# stops the count (the later ones are not counted) and its wait is returned; else 0.
 _THROTTLE = Script.of(
     THROTTLE_LUA
     + """
-local wait = over_limit(KEYS[1], ARGV[1], ARGV[2])
-if wait then return wait end
+for i, key in ipairs(KEYS) do
+  local wait = over_limit(key, ARGV[2 * i - 1], ARGV[2 * i])
+  if wait then return wait end
+end
 return 0
 """
 )
@@ -103,11 +109,17 @@ def throttled(wait: int) -> ApiError:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    """The caller's address, from ``X-Forwarded-For`` when a proxy set it."""
-    forwarded = header(request, b"x-forwarded-for")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+    """The caller's address: the socket peer, or what a ``TRUSTED_PROXIES`` peer forwards.
+
+    ``X-Forwarded-For`` from any other peer is ignored: rotating it must not give a client a
+    fresh throttle window per request (meet_core/http/proxies.py).
+    """
+    client = request.scope.get("client")
+    peer = client[0] if client else "unknown"
+    proxies: TrustedProxies | None = getattr(request.app.state, "trusted_proxies", None)
+    if not proxies:
+        return peer
+    return proxies.client(peer, header(request, b"x-forwarded-for"))
 
 
 async def throttle(request: Request[Any, Any, Any], scope: str, key: str, rate: str) -> None:
@@ -115,8 +127,12 @@ async def throttle(request: Request[Any, Any, Any], scope: str, key: str, rate: 
     await count_hit(request, Throttle(scope, key, rate))
 
 
-async def count_hit(request: Request[Any, Any, Any], hit: Throttle) -> None:
-    """Count ``hit`` (one round trip); 429 when its window is over the rate."""
-    wait = int(await pipelined_valkey(request).run_script(_THROTTLE, [hit.key], [hit.period, hit.limit]))
+async def count_hit(request: Request[Any, Any, Any], *hits: Throttle) -> None:
+    """Count each of ``hits`` in turn (one round trip); 429 when a window is over its rate."""
+    wait = int(
+        await pipelined_valkey(request).run_script(
+            _THROTTLE, [hit.key for hit in hits], [arg for hit in hits for arg in (hit.period, hit.limit)]
+        )
+    )
     if wait:
         raise throttled(wait)

@@ -125,11 +125,60 @@ def _unavailable(service: str, status: int = 503) -> Any:
     return handler
 
 
+#: SQLSTATEs of a PostgreSQL that cannot serve now: class 08 (connection exception), shut
+#: down by an administrator or a crash, "cannot connect now" (starting or stopping), too
+#: many connections.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be reached now (not that a statement failed).
+
+    SQLAlchemy wraps asyncpg's errors in ``DBAPIError`` (a generic one for ``CannotConnectNowError``
+    and the other server-side refusals), flags a dropped connection ``connection_invalidated``,
+    and lets errors raised while connecting (``OSError``, a timeout) through unwrapped.
+    """
+    import sqlalchemy.exc
+
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(
+            exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError
+        ):
+            return True
+        return database_unreachable(exc.orig) if exc.orig is not None else False
+    if isinstance(exc, OSError | TimeoutError | sqlalchemy.exc.TimeoutError):
+        return True  # refused, reset, unreachable host, a connect or pool checkout timeout
+    sqlstate = getattr(exc, "sqlstate", None)
+    if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES):
+        return True
+    cause = exc.__cause__
+    return cause is not None and cause is not exc and database_unreachable(cause)
+
+
+def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """503 when the database is unreachable (starting, stopping, restarting), else a 500."""
+    if database_unreachable(exc):
+        return _unavailable("Database")(request, exc)
+    return _internal_error(request, exc)
+
+
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException):
         return _http_exception(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, {"detail": "Internal server error."})
+
+
+def _asyncpg_handlers() -> ExceptionHandlersMap:
+    """asyncpg's own errors, raised unwrapped while a pool connects (none when not installed)."""
+    try:
+        import asyncpg
+    except ImportError:
+        return {}
+    return {
+        asyncpg.PostgresError: _database_error,  # CannotConnectNowError, AdminShutdownError...
+        asyncpg.InterfaceError: _unavailable("Database"),  # ConnectionDoesNotExistError...
+    }
 
 
 def exception_handlers() -> ExceptionHandlersMap:
@@ -139,14 +188,15 @@ def exception_handlers() -> ExceptionHandlersMap:
     import valkey.exceptions
 
     handlers: ExceptionHandlersMap = {
+        **_asyncpg_handlers(),
         ApiError: _api_error,
         ValidationException: _validation_error,
         HTTPException: _http_exception,
         valkey.exceptions.ConnectionError: _unavailable("Valkey"),
         valkey.exceptions.TimeoutError: _unavailable("Valkey"),
-        sqlalchemy.exc.OperationalError: _unavailable("The database"),
-        sqlalchemy.exc.InterfaceError: _unavailable("The database"),
-        ConnectionRefusedError: _unavailable("The database"),
+        sqlalchemy.exc.DBAPIError: _database_error,  # OperationalError, InterfaceError...
+        sqlalchemy.exc.TimeoutError: _unavailable("Database"),  # no pooled connection in time
+        ConnectionError: _unavailable("Database"),  # refused or reset while connecting
         aiohttp.ClientConnectionError: _unavailable("LiveKit", 502),
         Exception: _internal_error,
     }

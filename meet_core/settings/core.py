@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import msgspec
@@ -37,6 +39,14 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     redis_url: str | None = None
     secret_key: str | None = None
     debug: bool = False
+    # Hosts served (Django's ALLOWED_HOSTS: "*", "meet.example.com", ".example.com"); unset or
+    # empty: any host. Others get 400 {"detail": "Invalid host header."}.
+    allowed_hosts: list[str] | None = None
+    # Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For / X-Forwarded-Host
+    # are believed; empty: the socket peer is the client (meet_core/http/proxies.py).
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    # Largest request body in bytes (Django's name and default): 413 beyond.
+    data_upload_max_memory_size: int = 2621440
     version: str = "0.1.0"
     commit: str = ""
 
@@ -151,6 +161,11 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     frontend_auto_mute_on_join_threshold: int = 50
     connection_test_enabled: bool = False
 
+    def __post_init__(self) -> None:
+        parse_networks(self.trusted_proxies)  # ValueError -> reported at start-up
+        if self.data_upload_max_memory_size <= 0:
+            raise ValueError("DATA_UPLOAD_MAX_MEMORY_SIZE must be a positive number of bytes")
+
     def build_database_url(self) -> str:
         """``DATABASE_URL``, else the old ``DB_*`` variables, else a SQLite file in the data folder."""
         if self.database_url:
@@ -163,7 +178,9 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
                 if url.startswith(sync):
                     return async_ + url[len(sync) :]
             return url
-        if self.db_engine and "postgres" in self.db_engine:
+        # The old system's DB_ENGINE defaulted to PostgreSQL: DB_HOST alone means PostgreSQL.
+        engine = self.db_engine or ("postgresql" if self.db_host else "")
+        if "postgres" in engine:
             from urllib.parse import quote
 
             auth = quote(self.db_user or "", safe="")
@@ -175,3 +192,14 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
         if self.db_engine and "sqlite" in self.db_engine and self.db_name:
             return f"sqlite+aiosqlite:///{self.db_name}"
         return f"sqlite+aiosqlite:///{self.meet_data_dir}/meet.sqlite3"
+
+
+def parse_networks(entries: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``["10.0.0.0/8", "192.0.2.1"]`` (``TRUSTED_PROXIES``) -> networks; ValueError names a bad entry."""
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{entry!r} is not an IP address or network: {exc}") from None
+    return tuple(networks)

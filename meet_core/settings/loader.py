@@ -8,6 +8,7 @@ because msgspec's lax mode rejects "yes"/"on" and does not split comma lists.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import types
@@ -73,17 +74,46 @@ def _normalise(raw: str, tp: Any) -> Any:
             return False
         raise ValueError(f"expected a boolean (true/false, 1/0, yes/no, on/off), got {raw!r}")
     if origin in (list, tuple, set, frozenset):
-        if text.startswith("["):
-            return json.loads(text)
-        return [item.strip() for item in text.split(",") if item.strip()]
+        return parse_list(text)
     if origin in (dict,) or (isinstance(target, type) and issubclass(target, msgspec.Struct)):
-        return json.loads(text) if text else {}
+        return _parse_literal(text) if text else {}
     if target is typing.Any:
         try:
             return json.loads(text)
         except ValueError:
             return raw
     return raw if target is str else text
+
+
+def parse_list(text: str) -> list[Any]:
+    """A list variable, as the old system's ``ListValue`` reads it (``a,b``) or as JSON.
+
+    ``["https://a.tld", "b"]`` is JSON; a shell that sourced the env file unquotes it to
+    ``[https://a.tld, b]``, which is read as the same list (brackets dropped, items split on
+    commas, stray quotes stripped) rather than refused.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            text = text[1:-1] if text.endswith("]") else text[1:]
+        else:
+            if isinstance(value, list):
+                return value
+    items = (item.strip().strip("\"'").strip() for item in text.split(","))
+    return [item for item in items if item]
+
+
+def _parse_literal(text: str) -> Any:
+    """JSON, else a Python literal (``{'a': 1}``), as django-configurations' ``DictValue`` reads it."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise ValueError(f"expected a JSON object, got {text!r}") from None
 
 
 def env_names(field_name: str, prefix: str = "") -> tuple[str, str]:

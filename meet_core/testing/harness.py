@@ -97,12 +97,13 @@ class MeetTestApp:
         client.cookies.clear()
         client.headers.pop(core_settings(self.app).csrf_header_name, None)
 
-    def new_client(self) -> httpx.AsyncClient:
+    def new_client(self, peer: str = "127.0.0.1") -> httpx.AsyncClient:
         """Another client (another browser) on the same running app; use it with ``async with``.
 
-        Redirects are not followed, so tests see the 302s of the login flow.
+        Redirects are not followed, so tests see the 302s of the login flow. ``peer`` is the
+        socket address the app sees (a client connecting directly, or a reverse proxy).
         """
-        transport = httpx.ASGITransport(app=self.app)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=self.app, client=(peer, 123))  # type: ignore[arg-type]
         return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
 
     async def create_user(self, **fields: Any) -> User:

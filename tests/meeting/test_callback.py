@@ -68,7 +68,10 @@ async def test_static_path_wins_over_the_room_key(meeting):
 
 
 async def test_anonymous_callers_are_throttled_by_ip(meet_app):
-    meet = await meet_app(env={"CREATION_CALLBACK_THROTTLE_RATES": "3/minute"})
+    # The test client's peer (127.0.0.1) is a trusted proxy: X-Forwarded-For names the client.
+    meet = await meet_app(
+        env={"CREATION_CALLBACK_THROTTLE_RATES": "3/minute", "TRUSTED_PROXIES": "127.0.0.1"}
+    )
     for _ in range(3):
         assert (await meet.client.post(URL, json={"callback_id": "x"})).status_code == 200
     response = await meet.client.post(URL, json={"callback_id": "x"})
@@ -79,7 +82,7 @@ async def test_anonymous_callers_are_throttled_by_ip(meet_app):
     assert response.json() == {
         "detail": f"Request was throttled. Expected available in {retry_after} second{plural}."
     }
-    # another address has its own bucket
+    # another forwarded address has its own bucket
     response = await meet.client.post(URL, json={"callback_id": "x"}, headers={"X-Forwarded-For": "10.0.0.9"})
     assert response.status_code == 200
 

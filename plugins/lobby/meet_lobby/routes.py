@@ -175,6 +175,24 @@ def _decision(body: dict[str, Any]) -> tuple[str, bool]:
     return pid, allow
 
 
+def _throttles(
+    request: Request[Any, Any, Any], config: LobbySettings, user: User | None, cookie_pid: str | None
+) -> tuple[Throttle, ...]:
+    """The hits a request-entry call counts: per user, else per lobby id and per address.
+
+    Without a cookie the caller is counted by address (the old system did not count it at
+    all). An anonymous caller also counts against the per-address ceiling
+    ``REQUEST_ENTRY_ADDRESS_THROTTLE_RATES``: a new cookie per request gets a new lobby id,
+    not unlimited requests.
+    """
+    if user is not None:
+        return (Throttle("request_entry", f"user:{user.id}", config.request_entry_throttle_rates),)
+    address = client_ip(request)
+    ceiling = Throttle("request_entry_address", address, config.request_entry_address_throttle_rates)
+    bucket = f"pid:{cookie_pid}" if cookie_pid is not None else f"ip:{address}"
+    return (Throttle("request_entry", bucket, config.request_entry_throttle_rates), ceiling)
+
+
 # ---------------------------------------------------------------------------------- handlers
 
 
@@ -196,13 +214,7 @@ async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIR
     config = lobby_settings(request)
     service = lobby_service(request)
     cookie_pid = cookie_participant_id(request, config.lobby_cookie_name)
-    if user is not None:
-        bucket = f"user:{user.id}"
-    elif cookie_pid is not None:
-        bucket = f"pid:{cookie_pid}"
-    else:  # cookieless calls are unthrottled in the old system; by address here
-        bucket = f"ip:{client_ip(request)}"
-    hit = Throttle("request_entry", bucket, config.request_entry_throttle_rates)
+    hits = _throttles(request, config, user, cookie_pid)
 
     role: str | None = None
     try:
@@ -215,14 +227,14 @@ async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIR
         else:
             room, role = await get_room_and_role_or_404(request_db_session(request), room_key, user)
     except ApiError:
-        await count_hit(request, hit)  # a refused request counts too, and 429 comes first
+        await count_hit(request, *hits)  # a refused request counts too, and 429 comes first
         raise
     pid = cookie_pid or str(uuid.uuid4())
     room_name = livekit_room_name(room)
     background: BackgroundTask | None = None
 
     if can_join_directly(room.access_level, user, role):  # recomputed on every call, never stored
-        await count_hit(request, hit)
+        await count_hit(request, *hits)
         stored = await service.get(room_name, pid) if cookie_pid else None
         entry = Entry(
             id=pid,
@@ -231,7 +243,7 @@ async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIR
             color=stored.color if stored else generate_color(pid),
         )
     else:  # the poll counts the hit itself: one Valkey round trip
-        created, entry = await service.poll(room_name, pid, username, generate_color(pid), hit)
+        created, entry = await service.poll(room_name, pid, username, generate_color(pid), hits)
         if created:
             background = BackgroundTask(service.notify_waiting, room_name)
 

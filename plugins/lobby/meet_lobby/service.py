@@ -7,8 +7,9 @@ Keys of a room (the ``{<room id>}`` hash tag keeps a room's keys in one cluster 
     lobby:<LOBBY_KEY_PREFIX>:{<room>}:all       sorted set pid -> expiry (ms) of every entry, to
                                                 clear a room without KEYS/SCAN
 
-The poll also counts the request against ``REQUEST_ENTRY_THROTTLE_RATES`` (the core's
-throttle, inside the same script): a waiting participant's poll is one round trip in all.
+The poll also counts the request against ``REQUEST_ENTRY_THROTTLE_RATES`` and, for an
+anonymous caller, ``REQUEST_ENTRY_ADDRESS_THROTTLE_RATES`` (the core's throttle, inside the
+same script): a waiting participant's poll is one round trip in all.
 
 Why scripts: a poll refreshes a waiting entry only if it is still waiting, and an admin's
 decision overwrites the status whatever it is, each atomically; so an accept racing a poll
@@ -48,15 +49,17 @@ local function index(key, pid, now, ttl)
 end
 """
 
-# KEYS: participant, waiting, all, throttle. ARGV: pid, username, color, waiting ttl (ms),
-# throttle period (s), throttle limit. Counts the request against its throttle first (the
-# core's ``over_limit``: one round trip for both). Returns {-1, wait} when throttled, else
-# {created (0|1), status, username, color}.
+# KEYS: participant, waiting, all, then one throttle key per hit. ARGV: pid, username, color,
+# waiting ttl (ms), then each hit's period (s) and limit. Counts the request against its
+# throttles first (the core's ``over_limit``: one round trip for all). Returns {-1, wait}
+# when throttled, else {created (0|1), status, username, color}.
 POLL = Script.of(
     THROTTLE_LUA
     + """
-local wait = over_limit(KEYS[4], ARGV[5], ARGV[6])
-if wait then return {-1, wait} end
+for i = 4, #KEYS do
+  local wait = over_limit(KEYS[i], ARGV[2 * i - 3], ARGV[2 * i - 2])
+  if wait then return {-1, wait} end
+end
 """
     + _NOW
     + _INDEX
@@ -225,16 +228,23 @@ class LobbyService:
         return Entry(id=pid, username=_text(username), status=status_text, color=_text(color))  # type: ignore[arg-type]
 
     async def poll(
-        self, room_id: str, pid: str, username: str, color: str, hit: Throttle
+        self, room_id: str, pid: str, username: str, color: str, hits: tuple[Throttle, ...]
     ) -> tuple[bool, Entry]:
         """Queue ``pid`` (True when it was not already known) or refresh its waiting entry.
 
-        ``hit`` is counted in the same script, first: 429 (nothing changed) when over its rate.
+        ``hits`` are counted in the same script, first: 429 (nothing changed) when one is
+        over its rate.
         """
         result = await self.valkey.run_script(
             POLL,
-            [*self._keys(room_id, pid), hit.key],
-            [pid, username, color, _ms(self.settings.lobby_waiting_timeout), hit.period, hit.limit],
+            [*self._keys(room_id, pid), *(hit.key for hit in hits)],
+            [
+                pid,
+                username,
+                color,
+                _ms(self.settings.lobby_waiting_timeout),
+                *(arg for hit in hits for arg in (hit.period, hit.limit)),
+            ],
         )
         if int(result[0]) < 0:
             raise throttled(int(result[1]))

@@ -32,6 +32,10 @@ class LobbySettings(msgspec.Struct, kw_only=True, rename="upper"):
     lobby_cookie_name: str = "lobbyParticipantId"
     #: Rate limit of request-entry, per user, per participant id, or per address without cookie.
     request_entry_throttle_rates: str = "150/minute"
+    #: Ceiling of request-entry per client address for anonymous callers, whatever their lobby
+    #: cookie (rotating cookies must not give unlimited requests). A waiting participant polls
+    #: once a second: the default lets 50 wait at once behind one address (a shared NAT).
+    request_entry_address_throttle_rates: str = "3000/minute"
     #: After LiveKit reports that an admitted participant left, the admission lasts this long
     #: (enough for a page reload or a reconnection); 0 forgets it at once.
     lobby_rejoin_timeout: Annotated[float, msgspec.Meta(ge=0)] = 120
@@ -40,5 +44,6 @@ class LobbySettings(msgspec.Struct, kw_only=True, rename="upper"):
 
     def __post_init__(self) -> None:
         parse_rate(self.request_entry_throttle_rates)  # ValueError -> reported at start-up
+        parse_rate(self.request_entry_address_throttle_rates)
         if not self.lobby_key_prefix or not self.lobby_cookie_name:
             raise ValueError("LOBBY_KEY_PREFIX and LOBBY_COOKIE_NAME must not be empty")

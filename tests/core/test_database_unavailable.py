@@ -1,0 +1,158 @@
+"""A PostgreSQL that shuts down, is down or starts again: 503, never 500, then recovery (issue #19).
+
+The test runs its own throwaway cluster (it stops and restarts it), whatever database the
+rest of the suite uses; it is skipped only where no PostgreSQL binaries are installed (CI
+installs them). Requests flow from a background task all along: every answer must be a 200
+or the 503 below, and the app recovers without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+API = "/api/v1.0"
+UNAVAILABLE = {"detail": "Database is unavailable, please retry later."}
+
+_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not _BINS and not shutil.which("pg_ctl"), reason="PostgreSQL is not installed"),
+]
+
+
+class Cluster:
+    """A PostgreSQL cluster in a temporary folder, on a fixed loopback port, restartable."""
+
+    def __init__(self) -> None:
+        self.bin = _BINS[-1] if _BINS else os.path.dirname(shutil.which("pg_ctl") or "")
+        self.dir = tempfile.mkdtemp(prefix="meet-pg-unavailable-")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"postgresql+asyncpg://meet@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        command = [f"{self.bin}/{args[0]}", *args[1:]]
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            command = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(command)]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        self._run("initdb", "-D", self.dir, "-U", "meet", "--auth=trust", "-E", "UTF8")
+
+    def start(self) -> None:
+        options = f"'-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off'"
+        self._run("pg_ctl", "-D", self.dir, "-o", options, "-l", f"{self.dir}/log", "-w", "start")
+
+    def stop(self, mode: str = "fast", wait: bool = True) -> None:
+        self._run("pg_ctl", "-D", self.dir, "-m", mode, "-w" if wait else "-W", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    server = Cluster()
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+async def _until(condition: Any, seconds: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_postgres_shutting_down_down_and_restarting_is_a_503_then_recovers(cluster, meet_app) -> None:
+    import asyncpg
+
+    meet = await meet_app(env={"DATABASE_URL": cluster.url, "ROOM_CACHE_TTL": "0", "DB_POOL_SIZE": "2"})
+    room = await meet.create_room("Standup", access_level="public")
+    url = f"{API}/rooms/{room.slug}/"
+    assert (await meet.client.get(url)).status_code == 200
+
+    answers: list[tuple[int, Any]] = []
+    stop_flow = asyncio.Event()
+
+    async def flow() -> None:
+        async with meet.new_client() as client:
+            while not stop_flow.is_set():
+                response = await client.get(url)
+                answers.append((response.status_code, response.json()))
+                await asyncio.sleep(0.01)
+
+    async def answer() -> tuple[int, Any]:
+        response = await meet.client.get(url)
+        return response.status_code, response.json()
+
+    flowing = asyncio.create_task(flow())
+    plain = f"postgresql://meet@127.0.0.1:{cluster.port}/postgres"
+    engine = meet.app.state.db_config.get_engine()
+    try:
+        # 1. A smart shutdown waits for a session to end, refusing new ones meanwhile with
+        #    "the database system is shutting down" (CannotConnectNowError, SQLSTATE 57P03).
+        held = await asyncpg.connect(plain)
+        cluster.stop("smart", wait=False)
+
+        async def refusing() -> bool:
+            try:
+                await (await asyncpg.connect(plain)).close()
+            except asyncpg.CannotConnectNowError:
+                return True
+            return False
+
+        await _until(refusing)
+        await engine.dispose()  # the pool reconnects: each new connection is refused
+        assert await answer() == (503, UNAVAILABLE)
+
+        # 2. Down: a connection is refused by the operating system.
+        await held.close()
+        await _until(lambda: asyncio.to_thread(lambda: not os.path.exists(f"{cluster.dir}/postmaster.pid")))
+        assert await answer() == (503, UNAVAILABLE)
+
+        # 3. Back: the app serves again, without a restart.
+        cluster.start()
+
+        async def serving() -> bool:
+            return (await answer())[0] == 200
+
+        await _until(serving)
+
+        # 4. Restarted under the pool's feet: the pooled connections are dead (reset); at
+        #    most a 503 per pooled connection, then 200s.
+        for _ in range(3):
+            assert (await answer())[0] == 200
+        cluster.stop("immediate")
+        cluster.start()
+        await _until(serving)
+        await asyncio.sleep(0.2)
+    finally:
+        stop_flow.set()
+        await flowing
+        await engine.dispose()  # the fixture's clean-up connects afresh
+
+    statuses = {status for status, _ in answers}
+    assert statuses <= {200, 503}, [a for a in answers if a[0] not in (200, 503)][:3]
+    assert 503 in statuses and answers[-1][0] == 200
+    assert all(body == UNAVAILABLE for status, body in answers if status == 503)
