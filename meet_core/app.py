@@ -34,6 +34,7 @@ from meet_core.db import CORE_MODEL_MODULES, import_models
 from meet_core.db.migrate import ensure_sqlite_folder
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import exception_handlers
+from meet_core.http.options import options_handlers
 from meet_core.identity.oidc import oidc_lifespan
 from meet_core.identity.sessions import provide_current_user, provide_user
 from meet_core.livekit.client import open_livekit
@@ -176,6 +177,7 @@ def create_app(
     for module in CORE_ROUTE_MODULES:
         route_handlers.extend(importlib.import_module(module).ROUTES)
     route_handlers.extend(hooks.route_handlers(settings))
+    route_handlers = [*options_handlers(route_handlers), *route_handlers]
 
     db_config = database_config(settings.core)
     app = Litestar(

@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from litestar import Request, get, post
 from litestar.background_tasks import BackgroundTask
@@ -22,6 +24,7 @@ from meet_core.db.request_session import request_db_session
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import ApiError, FieldErrors, not_found
+from meet_core.http.openapi import NON_BLANK, Detail, Message, error_responses, request_body
 from meet_core.http.raw import cookie, header
 from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.sessions import provide_user
@@ -108,6 +111,19 @@ def participant_cookie(name: str, pid: str, *, secure: bool) -> str:
 # ------------------------------------------------------------------------------ body fields
 
 
+class RequestEntryBody(msgspec.Struct, kw_only=True):
+    """The documented body of ``request-entry`` (checked by :func:`_username`)."""
+
+    username: Annotated[str, msgspec.Meta(max_length=USERNAME_MAX_LENGTH, pattern=NON_BLANK)]
+
+
+class DecisionBody(msgspec.Struct, kw_only=True):
+    """The documented body of ``enter`` (checked by :func:`_decision`)."""
+
+    participant_id: uuid.UUID
+    allow_entry: bool
+
+
 def _username(body: dict[str, Any]) -> str:
     """DRF ``CharField``: required, not null, a string or number, trimmed, not blank."""
     if "username" not in body:
@@ -169,7 +185,8 @@ def _decision(body: dict[str, Any]) -> tuple[str, bool]:
     f"{API_PREFIX}/rooms/{{room_key:str}}/request-entry",
     status_code=200,
     tags=["lobby"],
-    responses=JSON_OBJECT,
+    dependencies=request_body(RequestEntryBody),
+    responses=error_responses(400, 403, 404, 415, 429, 503, extra=JSON_OBJECT),
 )
 async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIResponse:
     """Ask to enter a room, or poll (every second) until an administrator decides.
@@ -245,7 +262,13 @@ async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIR
     return json_response(content, headers={"set-cookie": set_cookie}, background=background)
 
 
-@post(f"{API_PREFIX}/rooms/{{room_key:str}}/enter", status_code=200, tags=["lobby"])
+@post(
+    f"{API_PREFIX}/rooms/{{room_key:str}}/enter",
+    status_code=200,
+    tags=["lobby"],
+    dependencies=request_body(DecisionBody),
+    responses=error_responses(400, 401, 403, 404, 415, 503, shapes={404: Detail | Message}),
+)
 async def enter(
     request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, current_user: User
 ) -> dict[str, str]:
@@ -259,7 +282,11 @@ async def enter(
     return {"message": "Participant was updated."}
 
 
-@get(f"{API_PREFIX}/rooms/{{room_key:str}}/waiting-participants", tags=["lobby"])
+@get(
+    f"{API_PREFIX}/rooms/{{room_key:str}}/waiting-participants",
+    tags=["lobby"],
+    responses=error_responses(400, 401, 403, 404, 503),
+)
 async def waiting_participants(
     request: Request[Any, Any, Any], room_key: str
 ) -> dict[str, list[dict[str, str]]]:

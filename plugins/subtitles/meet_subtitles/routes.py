@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import ApiError, permission_denied
+from meet_core.http.openapi import error_responses
 from meet_core.identity.livekit_auth import livekit_caller
 from meet_core.rooms.lookup import get_room_or_404
 from meet_core.rooms.models import Room
@@ -72,6 +73,7 @@ async def _agent_dispatches(livekit: LiveKitAPI, room_name: str, agent_name: str
     f"{API_PREFIX}/rooms/{{room_key:str}}/start-subtitle",
     status_code=200,
     tags=["subtitles"],
+    responses=error_responses(400, 403, 404, 502, 503),
     summary="Start the subtitles of a meeting (dispatch the transcriber agent)",
 )
 async def start_subtitle(
@@ -100,6 +102,7 @@ async def start_subtitle(
     f"{API_PREFIX}/rooms/{{room_key:str}}/stop-subtitle",
     status_code=200,
     tags=["subtitles"],
+    responses=error_responses(400, 403, 404, 502, 503),
     summary="Stop the subtitles of a meeting (delete the transcriber agent's dispatches)",
 )
 async def stop_subtitle(
