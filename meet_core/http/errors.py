@@ -123,6 +123,12 @@ def _unavailable(service: str, status: int = 503) -> Any:
     return handler
 
 
+def _deleted_meanwhile(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A row updated after another request deleted it (a ``StaleDataError``): 404, not 500."""
+    log.info("%s %s: the object was deleted meanwhile: %s", request.method, request.url.path, exc)
+    return _json(404, {"detail": DEFAULT_DETAILS[404]})
+
+
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException):
         return _http_exception(request, exc)
@@ -134,6 +140,7 @@ def exception_handlers() -> ExceptionHandlersMap:
     """The application's exception handlers, most specific first."""
     import aiohttp
     import sqlalchemy.exc
+    import sqlalchemy.orm.exc
     import valkey.exceptions
 
     handlers: ExceptionHandlersMap = {
@@ -142,6 +149,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _http_exception,
         valkey.exceptions.ConnectionError: _unavailable("Valkey"),
         valkey.exceptions.TimeoutError: _unavailable("Valkey"),
+        sqlalchemy.orm.exc.StaleDataError: _deleted_meanwhile,
         sqlalchemy.exc.OperationalError: _unavailable("The database"),
         sqlalchemy.exc.InterfaceError: _unavailable("The database"),
         ConnectionRefusedError: _unavailable("The database"),

@@ -28,11 +28,11 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
 
 __all__ = [
+    "NON_BLANK",
     "SHAPES",
     "ActionError",
     "BadRequest",
     "Detail",
-    "NON_BLANK",
     "FieldErrors",
     "Message",
     "WebhookStatus",

@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.openapi.spec.enums import OpenAPIFormat
+from litestar.params import KwargDefinition
 
 from meet_core.http.openapi import NON_BLANK
 from meet_core.meeting.permissions import ParticipantPermission
 
 Identity = Annotated[str, msgspec.Meta(pattern=NON_BLANK)]
+Email = Annotated[str, KwargDefinition(format=OpenAPIFormat.EMAIL)]
 
 
 class MuteBody(msgspec.Struct, kw_only=True):
@@ -25,10 +28,10 @@ class UpdateParticipantBody(msgspec.Struct, kw_only=True):
     """At least one of ``metadata``, ``attributes``, ``permission``, ``name`` must be set."""
 
     participant_identity: Identity
-    metadata: dict[str, Any] | None | msgspec.UnsetType = msgspec.UNSET
-    attributes: dict[str, str] | None | msgspec.UnsetType = msgspec.UNSET
-    permission: ParticipantPermission | None | msgspec.UnsetType = msgspec.UNSET
-    name: Annotated[str, msgspec.Meta(max_length=255)] | None | msgspec.UnsetType = msgspec.UNSET
+    metadata: dict[str, Any] | msgspec.UnsetType | None = msgspec.UNSET
+    attributes: dict[str, str] | msgspec.UnsetType | None = msgspec.UNSET
+    permission: ParticipantPermission | msgspec.UnsetType | None = msgspec.UNSET
+    name: Annotated[str, msgspec.Meta(max_length=255)] | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ParticipantBody(msgspec.Struct, kw_only=True):
@@ -51,7 +54,7 @@ class RenameBody(msgspec.Struct, kw_only=True):
 class InviteBody(msgspec.Struct, kw_only=True):
     """Exact duplicates are dropped."""
 
-    emails: Annotated[list[str], msgspec.Meta(min_length=1)]
+    emails: Annotated[list[Email], msgspec.Meta(min_length=1)]
 
 
 class CreationCallbackBody(msgspec.Struct, kw_only=True):

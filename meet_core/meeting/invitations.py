@@ -21,8 +21,8 @@ from meet_core.http.body import read_json_object
 from meet_core.http.errors import ApiError, FieldErrors
 from meet_core.http.openapi import error_responses, request_body
 from meet_core.meeting import mail
-from meet_core.meeting.bodies import InviteBody
 from meet_core.meeting.access import privileged_room
+from meet_core.meeting.bodies import InviteBody
 from meet_core.meeting.fields import BLANK, NOT_A_STRING, NULL, REQUIRED, as_string
 from meet_core.rooms.models import Room
 from meet_core.settings.core import CoreSettings

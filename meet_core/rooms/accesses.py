@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 import msgspec
-
 from litestar import Request, delete, get, patch, post, put
 from litestar.params import FromPath
 from sqlalchemy import func, select

@@ -138,7 +138,11 @@ async def partial_update_room(
 
 
 @delete(
-    ROOM, summary="Delete a room", tags=TAGS, status_code=204, responses=error_responses(400, 401, 403, 404, 503)
+    ROOM,
+    summary="Delete a room",
+    tags=TAGS,
+    status_code=204,
+    responses=error_responses(400, 401, 403, 404, 503),
 )
 async def delete_room(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]

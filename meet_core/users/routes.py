@@ -124,7 +124,10 @@ async def users_not_allowed(request: Request[Any, Any, Any], current_user: User)
 
 
 @route(
-    f"{_USERS}/{{user_id:str}}", http_method=["GET", "POST", "DELETE"], include_in_schema=False, opt={UNROUTED: True}
+    f"{_USERS}/{{user_id:str}}",
+    http_method=["GET", "POST", "DELETE"],
+    include_in_schema=False,
+    opt={UNROUTED: True},
 )
 async def user_not_allowed(request: Request[Any, Any, Any], user_id: str, current_user: User) -> None:
     """``GET``/``DELETE users/{id}/`` were never routed: 405 after authentication."""

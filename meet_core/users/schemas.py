@@ -45,7 +45,7 @@ class UserPatchBody(msgspec.Struct, kw_only=True):
 
     timezone: str | msgspec.UnsetType = msgspec.UNSET
     language: str | msgspec.UnsetType = msgspec.UNSET
-    default_room_access_level: Literal["public", "trusted", "restricted", ""] | None | msgspec.UnsetType = (
+    default_room_access_level: Literal["public", "trusted", "restricted", ""] | msgspec.UnsetType | None = (
         msgspec.UNSET
     )
     default_room_configuration: RoomConfiguration | msgspec.UnsetType = msgspec.UNSET

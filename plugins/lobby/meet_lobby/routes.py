@@ -13,7 +13,6 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-
 from litestar import Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
