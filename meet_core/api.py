@@ -19,6 +19,7 @@ from meet_core.db.request_session import request_db_session
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import ApiError, FieldErrors, not_authenticated, not_found, permission_denied
+from meet_core.http.openapi import NON_BLANK, ActionError, Detail, Message, error_responses, request_body
 from meet_core.http.pagination import Page, envelope, resolve_page
 from meet_core.http.raw import cookie, header
 from meet_core.http.responses import JSON_OBJECT, json_response
@@ -80,18 +81,22 @@ def require(version: str) -> None:
 __all__ = [
     "API_PREFIX",
     "JSON_OBJECT",
+    "NON_BLANK",
     "PRIVILEGED_ROLES",
     "ROOM_NOT_FOUND",
     "THROTTLE_LUA",
     "VERSION",
     "AccessLevel",
+    "ActionError",
     "ApiError",
     "ApiVersionError",
     "Base",
+    "Detail",
     "FieldErrors",
     "JoinDecision",
     "LiveKitCaller",
     "LiveKitFailure",
+    "Message",
     "Page",
     "PipelinedValkey",
     "PluginError",
@@ -107,6 +112,7 @@ __all__ = [
     "cookie",
     "count_hit",
     "envelope",
+    "error_responses",
     "generate_color",
     "get_room_and_role_or_404",
     "get_room_or_404",
@@ -131,6 +137,7 @@ __all__ = [
     "read_json_object",
     "read_privileged_room",
     "read_room",
+    "request_body",
     "request_db_session",
     "require",
     "require_privileged",

@@ -30,6 +30,7 @@ from meet_core.db.config import database_config
 from meet_core.frontend_config import core_frontend_config
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import exception_handlers
+from meet_core.http.options import options_handlers
 from meet_core.http.proxies import AllowedHosts, HostGuard, TrustedProxies
 from meet_core.identity.oidc import oidc_lifespan
 from meet_core.identity.sessions import provide_current_user, provide_user
@@ -149,6 +150,7 @@ def create_app(
     for module in CORE_ROUTE_MODULES:
         route_handlers.extend(importlib.import_module(module).ROUTES)
     route_handlers.extend(hooks.route_handlers(settings))
+    route_handlers = [*options_handlers(route_handlers), *route_handlers]
 
     db_config = database_config(settings.core)
     app = Litestar(

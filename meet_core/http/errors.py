@@ -162,6 +162,12 @@ def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     return _internal_error(request, exc)
 
 
+def _deleted_meanwhile(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A row updated after another request deleted it (a ``StaleDataError``): 404, not 500."""
+    log.info("%s %s: the object was deleted meanwhile: %s", request.method, request.url.path, exc)
+    return _json(404, {"detail": DEFAULT_DETAILS[404]})
+
+
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException):
         return _http_exception(request, exc)
@@ -185,6 +191,7 @@ def exception_handlers() -> ExceptionHandlersMap:
     """The application's exception handlers, most specific first."""
     import aiohttp
     import sqlalchemy.exc
+    import sqlalchemy.orm.exc
     import valkey.exceptions
 
     handlers: ExceptionHandlersMap = {
@@ -194,6 +201,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _http_exception,
         valkey.exceptions.ConnectionError: _unavailable("Valkey"),
         valkey.exceptions.TimeoutError: _unavailable("Valkey"),
+        sqlalchemy.orm.exc.StaleDataError: _deleted_meanwhile,
         sqlalchemy.exc.DBAPIError: _database_error,  # OperationalError, InterfaceError...
         sqlalchemy.exc.TimeoutError: _unavailable("Database"),  # no pooled connection in time
         ConnectionError: _unavailable("Database"),  # refused or reset while connecting

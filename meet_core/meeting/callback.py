@@ -15,6 +15,8 @@ from litestar import Request, post
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import FieldErrors
+from meet_core.http.openapi import error_responses, request_body
+from meet_core.meeting.bodies import CreationCallbackBody
 from meet_core.meeting.fields import check_string
 from meet_core.rooms import creation_callback
 from meet_core.state import core_settings
@@ -23,7 +25,12 @@ from meet_core.users.models import User
 
 
 @post(
-    f"{API_PREFIX}/rooms/creation-callback", status_code=200, summary="Room-creation callback", tags=["rooms"]
+    f"{API_PREFIX}/rooms/creation-callback",
+    status_code=200,
+    summary="Room-creation callback",
+    tags=["rooms"],
+    dependencies=request_body(CreationCallbackBody),
+    responses=error_responses(400, 403, 415, 429, 503),
 )
 async def room_creation_callback(request: Request[Any, Any, Any], user: User | None) -> dict[str, Any]:
     """The room created with this ``callback_id`` (``{"slug": ...}``), or ``{}``; read once."""

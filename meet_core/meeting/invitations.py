@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import ApiError, FieldErrors
+from meet_core.http.openapi import error_responses, request_body
 from meet_core.meeting import mail
 from meet_core.meeting.access import privileged_room
+from meet_core.meeting.bodies import InviteBody
 from meet_core.meeting.fields import BLANK, NOT_A_STRING, NULL, REQUIRED, as_string
 from meet_core.rooms.models import Room
 from meet_core.settings.core import CoreSettings
@@ -154,7 +156,12 @@ def render_invitation(
 
 
 @post(
-    f"{API_PREFIX}/rooms/{{room_key:str}}/invite", status_code=200, summary="Invite by email", tags=["rooms"]
+    f"{API_PREFIX}/rooms/{{room_key:str}}/invite",
+    status_code=200,
+    summary="Invite by email",
+    tags=["rooms"],
+    dependencies=request_body(InviteBody),
+    responses=error_responses(400, 401, 403, 404, 415, 502, 503),
 )
 async def invite(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: str

@@ -24,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import ApiError, FieldErrors, permission_denied
+from meet_core.http.openapi import ActionError, Detail, error_responses, request_body
 from meet_core.identity.livekit_auth import livekit_caller
 from meet_core.identity.sessions import session_user
+from meet_core.meeting import bodies
 from meet_core.meeting import livekit_participants as participants
 from meet_core.meeting.access import livekit_room_name, participant_room, privileged_room
 from meet_core.meeting.fields import INVALID, as_string, check_boolean, check_choice, check_dict, check_string
@@ -55,7 +57,18 @@ def _everyone_can_mute(room: Room) -> bool:
     return bool((room.configuration or {}).get("everyone_can_mute", True))
 
 
-@post(f"{ROOM_PATH}/mute-participant", summary="Mute a participant's track", status_code=200, tags=["rooms"])
+#: LiveKit's ``not_found`` and our own checks answer ``{"error": ...}``, lookups ``{"detail": ...}``.
+_EITHER = Detail | ActionError
+
+
+@post(
+    f"{ROOM_PATH}/mute-participant",
+    summary="Mute a participant's track",
+    status_code=200,
+    tags=["rooms"],
+    dependencies=request_body(bodies.MuteBody),
+    responses=error_responses(400, 403, 404, 415, 502, 503, shapes={403: _EITHER, 404: _EITHER}),
+)
 async def mute_participant(
     request: Request[Any, Any, Any], db_session: AsyncSession, room_key: str
 ) -> dict[str, str]:
@@ -112,7 +125,14 @@ def _check_attributes(data: dict[str, Any], errors: dict[str, Any]) -> Any:
     return cleaned
 
 
-@post(f"{ROOM_PATH}/update-participant", summary="Update a participant", status_code=200, tags=["rooms"])
+@post(
+    f"{ROOM_PATH}/update-participant",
+    summary="Update a participant",
+    status_code=200,
+    tags=["rooms"],
+    dependencies=request_body(bodies.UpdateParticipantBody),
+    responses=error_responses(400, 401, 403, 404, 415, 502, 503, shapes={404: _EITHER}),
+)
 async def update_participant(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: str
 ) -> dict[str, str]:
@@ -157,6 +177,8 @@ async def update_participant(
     summary="Remove a participant from the meeting",
     status_code=200,
     tags=["rooms"],
+    dependencies=request_body(bodies.ParticipantBody),
+    responses=error_responses(400, 401, 403, 404, 415, 502, 503, shapes={404: _EITHER}),
 )
 async def remove_participant(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: str
@@ -183,6 +205,8 @@ async def remove_participant(
     summary="Change a connected participant's role",
     status_code=200,
     tags=["rooms"],
+    dependencies=request_body(bodies.ParticipantRoleBody),
+    responses=error_responses(400, 401, 403, 404, 415, 502, 503, shapes={403: _EITHER, 404: _EITHER}),
 )
 async def update_participant_role(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: str
@@ -205,7 +229,14 @@ async def update_participant_role(
     return {"role": role, "livekit_synced": synced}
 
 
-@post(f"{ROOM_PATH}/toggle-hand", summary="Raise or lower one's hand", status_code=200, tags=["rooms"])
+@post(
+    f"{ROOM_PATH}/toggle-hand",
+    summary="Raise or lower one's hand",
+    status_code=200,
+    tags=["rooms"],
+    dependencies=request_body(bodies.HandBody),
+    responses=error_responses(400, 403, 404, 415, 502, 503, shapes={404: _EITHER}),
+)
 async def toggle_hand(
     request: Request[Any, Any, Any], db_session: AsyncSession, room_key: str
 ) -> dict[str, str]:
@@ -223,7 +254,14 @@ async def toggle_hand(
     return SUCCESS
 
 
-@post(f"{ROOM_PATH}/rename", summary="Change one's display name", status_code=200, tags=["rooms"])
+@post(
+    f"{ROOM_PATH}/rename",
+    summary="Change one's display name",
+    status_code=200,
+    tags=["rooms"],
+    dependencies=request_body(bodies.RenameBody),
+    responses=error_responses(400, 403, 404, 415, 502, 503, shapes={403: _EITHER, 404: _EITHER}),
+)
 async def rename(request: Request[Any, Any, Any], db_session: AsyncSession, room_key: str) -> dict[str, str]:
     """Change the caller's LiveKit display name.
 

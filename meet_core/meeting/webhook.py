@@ -24,6 +24,7 @@ from litestar import MediaType, Request, Response, post
 from livekit.api import TokenVerifier, WebhookEvent, WebhookReceiver
 
 from meet_core.http import API_PREFIX
+from meet_core.http.openapi import WebhookStatus, error_responses, request_body
 from meet_core.settings.core import CoreSettings
 from meet_core.state import core_settings, hooks, livekit_webhook_setup, valkey_client
 
@@ -85,6 +86,11 @@ async def _first_delivery(request: Request[Any, Any, Any], event_id: str) -> boo
     status_code=200,
     summary="LiveKit webhook",
     tags=["rooms"],
+    # LiveKit's event (protobuf JSON), signed by the ``Authorization`` header.
+    dependencies=request_body(dict[str, Any]),
+    responses=error_responses(
+        400, 401, 422, 503, shapes={400: WebhookStatus, 401: WebhookStatus, 422: WebhookStatus}
+    ),
 )
 async def livekit_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
     """Verify, filter, de-duplicate and hand a LiveKit event to the plugins."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Request, delete, get, patch, post, put
 from litestar.params import FromPath
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meet_core.http import API_PREFIX, pagination
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import FieldErrors, not_found, permission_denied
+from meet_core.http.openapi import error_responses, request_body
 from meet_core.rooms.lookup import get_role, parse_uuid
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
 from meet_core.rooms.schemas import NOT_NULL, REQUIRED, choice_field
@@ -36,6 +38,21 @@ NOT_ADMIN = "You must be administrator or owner of a room to add accesses to it.
 ONLY_OWNERS = "Only owners of a room can assign other users as owners."
 KEEP_AN_OWNER = "A resource should keep at least one owner."
 NOT_UNIQUE = "The fields user, resource must make a unique set."
+
+
+class AccessPatchBody(msgspec.Struct, kw_only=True):
+    """The documented body of ``PATCH resource-accesses/{id}/``: only ``role`` changes."""
+
+    user: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
+    resource: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
+    role: Role | msgspec.UnsetType = msgspec.UNSET
+
+
+class AccessBody(AccessPatchBody, kw_only=True):
+    """The documented body of ``POST`` and ``PUT resource-accesses/``; ``role`` defaults to member."""
+
+    user: uuid.UUID
+    resource: uuid.UUID
 
 
 async def _related(
@@ -131,7 +148,12 @@ async def _taken(
     return await db_session.scalar(query.limit(1)) is not None
 
 
-@get(ACCESSES, summary="List accesses of the rooms the caller administers", tags=TAGS)
+@get(
+    ACCESSES,
+    summary="List accesses of the rooms the caller administers",
+    tags=TAGS,
+    responses=error_responses(401, 404, 503),
+)
 async def list_accesses(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User
 ) -> dict[str, Any]:
@@ -152,7 +174,14 @@ async def list_accesses(
     return pagination.envelope(request, page, count, [access_payload(access) for access in rows])
 
 
-@post(ACCESSES, summary="Give a user a role in a room", tags=TAGS, status_code=201)
+@post(
+    ACCESSES,
+    summary="Give a user a role in a room",
+    tags=TAGS,
+    status_code=201,
+    dependencies=request_body(AccessBody),
+    responses=error_responses(400, 401, 403, 415, 503),
+)
 async def create_access(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User
 ) -> dict[str, Any]:
@@ -174,7 +203,7 @@ async def create_access(
     return access_payload(access)
 
 
-@get(ACCESS, summary="Retrieve an access", tags=TAGS)
+@get(ACCESS, summary="Retrieve an access", tags=TAGS, responses=error_responses(400, 401, 403, 404, 503))
 async def retrieve_access(
     db_session: AsyncSession, current_user: User, access_id: FromPath[str]
 ) -> dict[str, Any]:
@@ -214,7 +243,13 @@ async def _update(
     return access_payload(access)
 
 
-@put(ACCESS, summary="Replace an access (only its role changes)", tags=TAGS)
+@put(
+    ACCESS,
+    summary="Replace an access (only its role changes)",
+    tags=TAGS,
+    dependencies=request_body(AccessBody),
+    responses=error_responses(400, 401, 403, 404, 415, 503),
+)
 async def update_access(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, access_id: FromPath[str]
 ) -> dict[str, Any]:
@@ -222,7 +257,13 @@ async def update_access(
     return await _update(request, db_session, current_user, access_id, partial=False)
 
 
-@patch(ACCESS, summary="Change an access's role", tags=TAGS)
+@patch(
+    ACCESS,
+    summary="Change an access's role",
+    tags=TAGS,
+    dependencies=request_body(AccessPatchBody),
+    responses=error_responses(400, 401, 403, 404, 415, 503),
+)
 async def partial_update_access(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, access_id: FromPath[str]
 ) -> dict[str, Any]:
@@ -230,7 +271,13 @@ async def partial_update_access(
     return await _update(request, db_session, current_user, access_id, partial=True)
 
 
-@delete(ACCESS, summary="Remove an access", tags=TAGS, status_code=204)
+@delete(
+    ACCESS,
+    summary="Remove an access",
+    tags=TAGS,
+    status_code=204,
+    responses=error_responses(400, 401, 403, 404, 503),
+)
 async def delete_access(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, access_id: FromPath[str]
 ) -> None:

@@ -19,6 +19,7 @@ from meet_core.db.request_session import request_db_session
 from meet_core.http import API_PREFIX, pagination
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
+from meet_core.http.openapi import error_responses, request_body
 from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.sessions import provide_user
 from meet_core.rooms import service
@@ -28,7 +29,7 @@ from meet_core.rooms.lookup import (
     require_privileged,
     resolve_room_key,
 )
-from meet_core.rooms.schemas import validate_room_input
+from meet_core.rooms.schemas import RoomBody, RoomCreateBody, RoomPatchBody, validate_room_input
 from meet_core.rooms.serializers import room_payload, unregistered_room_payload
 from meet_core.state import core_settings
 from meet_core.users.models import User
@@ -38,7 +39,7 @@ ROOM = f"{ROOMS}/{{room_key:str}}"
 TAGS = ["rooms"]
 
 
-@get(ROOMS, summary="List the caller's rooms", tags=TAGS)
+@get(ROOMS, summary="List the caller's rooms", tags=TAGS, responses=error_responses(400, 404, 503))
 async def list_rooms(
     request: Request[Any, Any, Any], db_session: AsyncSession, user: User | None
 ) -> dict[str, Any]:
@@ -55,7 +56,14 @@ async def list_rooms(
     return pagination.envelope(request, page, count, results)
 
 
-@post(ROOMS, summary="Create a room", tags=TAGS, status_code=201)
+@post(
+    ROOMS,
+    summary="Create a room",
+    tags=TAGS,
+    status_code=201,
+    dependencies=request_body(RoomCreateBody),
+    responses=error_responses(400, 401, 403, 415, 503),
+)
 async def create_room(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User
 ) -> dict[str, Any]:
@@ -71,7 +79,7 @@ async def create_room(
     ROOM,
     summary="Retrieve a room (and a LiveKit token when the caller may join)",
     tags=TAGS,
-    responses=JSON_OBJECT,
+    responses=error_responses(400, 404, 503, extra=JSON_OBJECT),
 )
 async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]) -> ASGIResponse:
     """The room for this caller; an unknown key is an unregistered room when they are allowed.
@@ -107,7 +115,13 @@ async def _update(
     return await room_payload(request, room, user, role, await service.accesses_of(db_session, room, role))
 
 
-@put(ROOM, summary="Replace a room's settings", tags=TAGS)
+@put(
+    ROOM,
+    summary="Replace a room's settings",
+    tags=TAGS,
+    dependencies=request_body(RoomBody),
+    responses=error_responses(400, 401, 403, 404, 415, 503),
+)
 async def update_room(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]
 ) -> dict[str, Any]:
@@ -115,7 +129,13 @@ async def update_room(
     return await _update(request, db_session, current_user, room_key, partial=False)
 
 
-@patch(ROOM, summary="Change some of a room's settings", tags=TAGS)
+@patch(
+    ROOM,
+    summary="Change some of a room's settings",
+    tags=TAGS,
+    dependencies=request_body(RoomPatchBody),
+    responses=error_responses(400, 401, 403, 404, 415, 503),
+)
 async def partial_update_room(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]
 ) -> dict[str, Any]:
@@ -123,7 +143,13 @@ async def partial_update_room(
     return await _update(request, db_session, current_user, room_key, partial=True)
 
 
-@delete(ROOM, summary="Delete a room", tags=TAGS, status_code=204)
+@delete(
+    ROOM,
+    summary="Delete a room",
+    tags=TAGS,
+    status_code=204,
+    responses=error_responses(400, 401, 403, 404, 503),
+)
 async def delete_room(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]
 ) -> None:

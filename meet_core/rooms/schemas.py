@@ -9,12 +9,13 @@ every leaf value stringified, as DRF rendered it:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from meet_core.http.errors import FieldErrors
-from meet_core.room_configuration import configuration_errors
+from meet_core.http.openapi import NON_BLANK
+from meet_core.room_configuration import RoomConfiguration, configuration_errors
 from meet_core.rooms.models import AccessLevel
 
 REQUIRED = "This field is required."
@@ -33,6 +34,32 @@ class RoomInput(msgspec.Struct, kw_only=True):
     name: str | msgspec.UnsetType = msgspec.UNSET
     access_level: str | msgspec.UnsetType = msgspec.UNSET
     configuration: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+
+
+RoomName = Annotated[str, msgspec.Meta(max_length=NAME_MAX_LENGTH, pattern=NON_BLANK)]
+
+
+class RoomPatchBody(msgspec.Struct, kw_only=True):
+    """The documented body of ``PATCH rooms/{id}/`` (checked by :func:`validate_room_input`).
+
+    ``id``, ``slug``, ``pin_code`` and unknown keys are ignored.
+    """
+
+    name: RoomName | msgspec.UnsetType = msgspec.UNSET
+    access_level: AccessLevel | msgspec.UnsetType = msgspec.UNSET
+    configuration: RoomConfiguration | msgspec.UnsetType = msgspec.UNSET
+
+
+class RoomBody(RoomPatchBody, kw_only=True):
+    """The documented body of ``PUT rooms/{id}/``: ``name`` required."""
+
+    name: RoomName
+
+
+class RoomCreateBody(RoomBody, kw_only=True):
+    """The documented body of ``POST rooms/``: a ``callback_id`` hands the new slug to a poller."""
+
+    callback_id: str | msgspec.UnsetType = msgspec.UNSET
 
 
 def char_field(value: Any, *, max_length: int | None = None) -> tuple[str | None, str | None]:

@@ -9,17 +9,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Request, get, route
+from litestar import Request, get, patch, put, route
 from sqlalchemy import false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import detail, not_found, permission_denied
+from meet_core.http.openapi import error_responses, request_body
+from meet_core.http.options import UNROUTED
 from meet_core.http.pagination import envelope, resolve_page
 from meet_core.state import core_settings
 from meet_core.users.models import User
-from meet_core.users.schemas import user_json, validate_update
+from meet_core.users.schemas import UserBody, UserPatchBody, user_json, validate_update
 
 _USERS = f"{API_PREFIX}/users"
 
@@ -29,7 +31,7 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-@get(_USERS, summary="List users", tags=["users"])
+@get(_USERS, summary="List users", tags=["users"], responses=error_responses(400, 401, 404, 503))
 async def list_users(
     request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession
 ) -> dict[str, Any]:
@@ -49,7 +51,7 @@ async def list_users(
     return envelope(request, page, count, [user_json(user) for user in rows])
 
 
-@get(f"{_USERS}/me", summary="The logged-in user", tags=["users"])
+@get(f"{_USERS}/me", summary="The logged-in user", tags=["users"], responses=error_responses(401, 503))
 async def get_me(current_user: User) -> dict[str, Any]:
     """The caller (401 with ``WWW-Authenticate: Session`` when anonymous)."""
     return user_json(current_user)
@@ -66,11 +68,40 @@ async def _get_user_or_404(db_session: AsyncSession, user_id: str) -> User:
     return user
 
 
-@route(f"{_USERS}/{{user_id:str}}", http_method=["PUT", "PATCH"], summary="Update yourself", tags=["users"])
+_UPDATE_ERRORS = error_responses(400, 401, 403, 404, 415, 503)
+
+
+@put(
+    f"{_USERS}/{{user_id:str}}",
+    summary="Update yourself",
+    tags=["users"],
+    dependencies=request_body(UserBody),
+    responses=_UPDATE_ERRORS,
+)
 async def update_user(
     request: Request[Any, Any, Any], user_id: str, current_user: User, db_session: AsyncSession
 ) -> dict[str, Any]:
     """Change your own timezone, language and room defaults; other users are 403."""
+    return await _update(request, user_id, current_user, db_session)
+
+
+@patch(
+    f"{_USERS}/{{user_id:str}}",
+    summary="Update some of your settings",
+    tags=["users"],
+    dependencies=request_body(UserPatchBody),
+    responses=_UPDATE_ERRORS,
+)
+async def partial_update_user(
+    request: Request[Any, Any, Any], user_id: str, current_user: User, db_session: AsyncSession
+) -> dict[str, Any]:
+    """Like PUT, with every key optional."""
+    return await _update(request, user_id, current_user, db_session)
+
+
+async def _update(
+    request: Request[Any, Any, Any], user_id: str, current_user: User, db_session: AsyncSession
+) -> dict[str, Any]:
     user = await _get_user_or_404(db_session, user_id)
     if user.id != current_user.id:
         raise permission_denied()
@@ -86,16 +117,21 @@ def _not_allowed(request: Request[Any, Any, Any], allowed: str) -> None:
     raise detail(405, f'Method "{request.method}" not allowed.', {"Allow": allowed})
 
 
-@route(_USERS, http_method=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@route(_USERS, http_method=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False, opt={UNROUTED: True})
 async def users_not_allowed(request: Request[Any, Any, Any], current_user: User) -> None:
     """Unrouted methods: anonymous callers get 401 before 405, as in the old system."""
     _not_allowed(request, "GET, HEAD, OPTIONS")
 
 
-@route(f"{_USERS}/{{user_id:str}}", http_method=["GET", "POST", "DELETE"], include_in_schema=False)
+@route(
+    f"{_USERS}/{{user_id:str}}",
+    http_method=["GET", "POST", "DELETE"],
+    include_in_schema=False,
+    opt={UNROUTED: True},
+)
 async def user_not_allowed(request: Request[Any, Any, Any], user_id: str, current_user: User) -> None:
     """``GET``/``DELETE users/{id}/`` were never routed: 405 after authentication."""
     _not_allowed(request, "PUT, PATCH, OPTIONS")
 
 
-ROUTES = [list_users, get_me, update_user, users_not_allowed, user_not_allowed]
+ROUTES = [list_users, get_me, update_user, partial_update_user, users_not_allowed, user_not_allowed]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import cache
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from meet_core.http.errors import FieldErrors
-from meet_core.room_configuration import configuration_errors
+from meet_core.room_configuration import RoomConfiguration, configuration_errors
 from meet_core.settings.core import CoreSettings
 from meet_core.users.models import User
 
@@ -32,6 +34,27 @@ def user_json(user: User) -> dict[str, Any]:
         "default_room_access_level": user.default_room_access_level,
         "default_room_configuration": user.default_room_configuration or {},
     }
+
+
+class UserPatchBody(msgspec.Struct, kw_only=True):
+    """The documented body of ``PATCH users/{id}/`` (checked by :func:`validate_update`).
+
+    ``timezone`` is an IANA zone name, ``language`` one of ``LANGUAGES``; read-only and
+    unknown keys are ignored.
+    """
+
+    timezone: str | msgspec.UnsetType = msgspec.UNSET
+    language: str | msgspec.UnsetType = msgspec.UNSET
+    default_room_access_level: Literal["public", "trusted", "restricted", ""] | msgspec.UnsetType | None = (
+        msgspec.UNSET
+    )
+    default_room_configuration: RoomConfiguration | msgspec.UnsetType = msgspec.UNSET
+
+
+class UserBody(UserPatchBody, kw_only=True):
+    """The documented body of ``PUT users/{id}/``: ``timezone`` required."""
+
+    timezone: str
 
 
 @cache

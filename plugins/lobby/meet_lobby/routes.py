@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
@@ -21,16 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meet_core.api import (
     API_PREFIX,
     JSON_OBJECT,
+    NON_BLANK,
     ROOM_NOT_FOUND,
     AccessLevel,
     ApiError,
+    Detail,
     FieldErrors,
+    Message,
     Throttle,
     User,
     can_join_directly,
     client_ip,
     cookie,
     count_hit,
+    error_responses,
     generate_color,
     get_room_and_role_or_404,
     header,
@@ -44,6 +49,7 @@ from meet_core.api import (
     read_json_object,
     read_privileged_room,
     read_room,
+    request_body,
     request_db_session,
 )
 from meet_core.api import settings as app_settings
@@ -119,6 +125,19 @@ def participant_cookie(name: str, pid: str, *, secure: bool) -> str:
 
 
 # ------------------------------------------------------------------------------ body fields
+
+
+class RequestEntryBody(msgspec.Struct, kw_only=True):
+    """The documented body of ``request-entry`` (checked by :func:`_username`)."""
+
+    username: Annotated[str, msgspec.Meta(max_length=USERNAME_MAX_LENGTH, pattern=NON_BLANK)]
+
+
+class DecisionBody(msgspec.Struct, kw_only=True):
+    """The documented body of ``enter`` (checked by :func:`_decision`)."""
+
+    participant_id: uuid.UUID
+    allow_entry: bool
 
 
 def _username(body: dict[str, Any]) -> str:
@@ -200,7 +219,8 @@ def _throttles(
     f"{API_PREFIX}/rooms/{{room_key:str}}/request-entry",
     status_code=200,
     tags=["lobby"],
-    responses=JSON_OBJECT,
+    dependencies=request_body(RequestEntryBody),
+    responses=error_responses(400, 403, 404, 415, 429, 503, extra=JSON_OBJECT),
 )
 async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIResponse:
     """Ask to enter a room, or poll (every second) until an administrator decides.
@@ -270,7 +290,13 @@ async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIR
     return json_response(content, headers={"set-cookie": set_cookie}, background=background)
 
 
-@post(f"{API_PREFIX}/rooms/{{room_key:str}}/enter", status_code=200, tags=["lobby"])
+@post(
+    f"{API_PREFIX}/rooms/{{room_key:str}}/enter",
+    status_code=200,
+    tags=["lobby"],
+    dependencies=request_body(DecisionBody),
+    responses=error_responses(400, 401, 403, 404, 415, 503, shapes={404: Detail | Message}),
+)
 async def enter(
     request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, current_user: User
 ) -> dict[str, str]:
@@ -284,7 +310,11 @@ async def enter(
     return {"message": "Participant was updated."}
 
 
-@get(f"{API_PREFIX}/rooms/{{room_key:str}}/waiting-participants", tags=["lobby"])
+@get(
+    f"{API_PREFIX}/rooms/{{room_key:str}}/waiting-participants",
+    tags=["lobby"],
+    responses=error_responses(400, 401, 403, 404, 503),
+)
 async def waiting_participants(
     request: Request[Any, Any, Any], room_key: str
 ) -> dict[str, list[dict[str, str]]]:

@@ -27,6 +27,7 @@ from meet_core.api import (
     ApiError,
     LiveKitFailure,
     Room,
+    error_responses,
     get_room_or_404,
     is_in_meeting,
     livekit_api,
@@ -94,6 +95,7 @@ async def _agent_dispatches(livekit: LiveKitAPI, room_name: str, agent_name: str
     f"{API_PREFIX}/rooms/{{room_key:str}}/start-subtitle",
     status_code=200,
     tags=["subtitles"],
+    responses=error_responses(400, 403, 404, 502, 503),
     summary="Start the subtitles of a meeting (dispatch the transcriber agent)",
 )
 async def start_subtitle(
@@ -122,6 +124,7 @@ async def start_subtitle(
     f"{API_PREFIX}/rooms/{{room_key:str}}/stop-subtitle",
     status_code=200,
     tags=["subtitles"],
+    responses=error_responses(400, 403, 404, 502, 503),
     summary="Stop the subtitles of a meeting (delete the transcriber agent's dispatches)",
 )
 async def stop_subtitle(
