@@ -108,7 +108,7 @@ async def test_a_room_made_before_the_plugin_gets_its_pin_lazily(kit):
 )
 async def test_pin_is_shown_only_to_callers_who_may_join(kit, access_level, caller, sees_pin):
     meet = await kit.app()
-    owner, member, stranger = (await meet.create_user() for _ in range(3))
+    owner, member, stranger = [await meet.create_user() for _ in range(3)]
     room = await meet.create_room(access_level=access_level, accesses=[(owner, "owner"), (member, "member")])
     users = {"owner": owner, "member": member, "stranger": stranger}
     if caller in users:
