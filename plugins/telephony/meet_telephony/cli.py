@@ -23,8 +23,9 @@ def telephony_group() -> None:
 
 
 @telephony_group.command("backfill")
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1),
-              help="Rooms per transaction.")
+@click.option(
+    "--batch-size", default=500, show_default=True, type=click.IntRange(min=1), help="Rooms per transaction."
+)
 def backfill(batch_size: int) -> None:
     """Draw a PIN for every room that has none (rooms made before the plugin was enabled)."""
     try:
@@ -32,7 +33,9 @@ def backfill(batch_size: int) -> None:
     except Exception as exc:  # SettingsError, PluginError: the message says what to fix
         raise click.ClickException(str(exc)) from exc
     if PLUGIN_NAME not in settings.sections:
-        raise click.ClickException("the telephony plugin is not enabled (MEET_PLUGINS or ROOM_TELEPHONY_ENABLED)")
+        raise click.ClickException(
+            "the telephony plugin is not enabled (MEET_PLUGINS or ROOM_TELEPHONY_ENABLED)"
+        )
     config = settings.section(PLUGIN_NAME, TelephonySettings)
 
     async def run() -> tuple[int, int]:

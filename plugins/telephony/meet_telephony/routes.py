@@ -60,8 +60,8 @@ def _pin_from(body: dict[str, Any], length: int) -> str:
     """The body's ``pin_code`` (DRF CharField rules: numbers read as text), right length only."""
     value = body.get("pin_code")
     if value is None:
-        raise FieldErrors({"pin_code": ["This field is required." if "pin_code" not in body else
-                                        "This field may not be null."]})
+        message = "This field is required." if "pin_code" not in body else "This field may not be null."
+        raise FieldErrors({"pin_code": [message]})
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise FieldErrors({"pin_code": ["Not a valid string."]})
     pin = str(value).strip()

@@ -18,7 +18,7 @@ CONFIG = "/api/v1.0/config/"
         ("2025550123", "US", {"default_country": "US", "international_phone_number": "+1 202-555-0123"}),
         ("030 1234567", "de", {"default_country": "DE", "international_phone_number": "+49 30 1234567"}),
         # An international number keeps its own region whatever the default country.
-        ("+44 20 7946 0958", "US", {"default_country": "GB", "international_phone_number": "+44 20 7946 0958"}),
+        ("+442079460958", "US", {"default_country": "GB", "international_phone_number": "+44 20 7946 0958"}),
     ],
 )
 async def test_phone_number_is_formatted(kit, number, country, expected):
