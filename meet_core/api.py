@@ -15,6 +15,7 @@ bump adds names or optional arguments, a major bump removes or changes one.
 from __future__ import annotations
 
 from meet_core.db import Base
+from meet_core.db.config import database_sessions
 from meet_core.db.request_session import request_db_session
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
@@ -111,6 +112,7 @@ __all__ = [
     "client_ip",
     "cookie",
     "count_hit",
+    "database_sessions",
     "envelope",
     "error_responses",
     "generate_color",

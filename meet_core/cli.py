@@ -29,23 +29,27 @@ def _settings_and_hooks() -> Any:
 class MeetGroup(click.Group):
     """Adds the enabled plugins' commands when the command line is built."""
 
-    def _plugin_commands(self) -> dict[str, click.Command]:
-        if not hasattr(self, "_plugin_cache"):
-            self._plugin_cache: dict[str, click.Command] = {}
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        """The enabled plugins' commands, built once per invocation (kept on its root context:
+        another invocation in the same process, e.g. a test, reads the environment again)."""
+        meta = ctx.find_root().meta
+        if "meet.plugin_commands" not in meta:
+            commands: dict[str, click.Command] = {}
+            meta["meet.plugin_commands"] = commands
             try:
-                _, hooks = _settings_and_hooks()
+                settings, hooks = _settings_and_hooks()
             except click.ClickException:
-                return self._plugin_cache  # reported by the command that needs the settings
-            for command in hooks.cli_commands():
+                return commands  # reported by the command that needs the settings
+            for command in hooks.cli_commands(settings):
                 if command.name:
-                    self._plugin_cache[command.name] = command
-        return self._plugin_cache
+                    commands[command.name] = command
+        return meta["meet.plugin_commands"]  # type: ignore[no-any-return]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._plugin_commands()})
+        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or self._plugin_commands().get(cmd_name)
+        return super().get_command(ctx, cmd_name) or self._plugin_commands(ctx).get(cmd_name)
 
 
 @click.group(cls=MeetGroup)

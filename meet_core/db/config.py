@@ -6,13 +6,30 @@ without building an application.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, EngineConfig, SQLAlchemyAsyncConfig
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from meet_core.db.migrate import ensure_sqlite_folder
-from meet_core.settings import CoreSettings
+from meet_core.settings import CoreSettings, Settings
+
+
+@asynccontextmanager
+async def database_sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the configured database for a command line tool (no application running).
+
+    ``async with database_sessions(settings) as sessions, sessions() as session: ...``; each
+    session commits only when told to; the engine is closed on exit.
+    """
+    engine = database_config(settings.core).get_engine()
+    try:
+        yield async_sessionmaker(engine, expire_on_commit=False)
+    finally:
+        await engine.dispose()
 
 
 def database_config(core: CoreSettings) -> SQLAlchemyAsyncConfig:

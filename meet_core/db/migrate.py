@@ -193,6 +193,7 @@ def revision(
             f"plugin {name!r} is not enabled or declares no migrations folder "
             f"(enabled plugins with migrations: {enabled})"
         )
+    config = _known_to_the_database(settings, config, found)
     config.attributes["include_tables"] = lineage_tables([lineage])
     version_path = lineage.locations[0]
     Path(version_path).mkdir(parents=True, exist_ok=True)
@@ -211,8 +212,85 @@ def revision(
     )
 
 
+def _database_state(settings: Settings, inspect: Any) -> Any:
+    """``inspect(sync_connection)`` run on the configured database (no transaction kept)."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def run() -> Any:
+        engine = create_async_engine(settings.core.build_database_url())
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(inspect)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _known_to_the_database(settings: Settings, config: Config, found: list[Lineage]) -> Config:
+    """The config without the disabled plugins' lineages that the database never applied.
+
+    Autogenerate wants the database at every head it knows: an installed but disabled plugin
+    whose tables were never created must not stop another lineage's revision.
+    """
+    from alembic.migration import MigrationContext
+
+    if all(lineage.enabled for lineage in found):
+        return config
+    current = _database_state(settings, lambda c: MigrationContext.configure(c).get_current_heads())
+    script = ScriptDirectory.from_config(config)
+    applied = set()
+    for revision_id in current:
+        found_revision = script.get_revision(revision_id)
+        if found_revision is not None and found_revision.path:
+            applied.add(str(Path(found_revision.path).parent))
+    keep = [
+        location
+        for lineage in found[1:]
+        for location in lineage.locations
+        if lineage.enabled or str(Path(location)) in applied
+    ]
+    known = alembic_config(settings.core.build_database_url(), keep)
+    known.attributes.update(config.attributes)
+    return known
+
+
 def check(settings: Settings, hooks: MeetHooks) -> None:
-    """Fail when the enabled lineages' tables differ from what their migrations build."""
+    """Fail when an enabled lineage is not at its head, or its tables differ from the models.
+
+    Alembic's own ``check`` wants the database at every head, a disabled plugin's too: here only
+    the core and the enabled plugins count (a disabled plugin's lineage stays where it is).
+    """
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from meet_core.db import metadata
+
     config, found = config_for(settings, hooks)
-    config.attributes["include_tables"] = lineage_tables(lineage for lineage in found if lineage.enabled)
-    _run(command.check, config)
+    enabled = [lineage for lineage in found if lineage.enabled]
+    tables = lineage_tables(enabled)
+    script = ScriptDirectory.from_config(config)
+    labels = _branches(config)
+    wanted = {}
+    for lineage in enabled:
+        if lineage.name in labels:
+            head = script.get_revision(f"{lineage.name}@head")
+            if head is not None:
+                wanted[head.revision] = lineage.name
+
+    def inspect(connection: Any) -> tuple[set[str], list[Any]]:
+        opts = {**compare_options(connection.dialect.name), "include_object": table_filter(tables)}
+        context = MigrationContext.configure(connection, opts=opts)
+        return set(context.get_current_heads()), compare_metadata(context, metadata)
+
+    current, diffs = _database_state(settings, inspect)
+    # A lineage's head that another one depends on is no longer listed itself: take ancestors.
+    reached = {revision.revision for revision in script.iterate_revisions(tuple(current), "base")}
+    behind = sorted(name for revision, name in wanted.items() if revision not in reached)
+    if behind:
+        names = ", ".join(behind)
+        raise MigrationError(f"Target database is not up to date: {names} (run `meet db upgrade`)")
+    if diffs:
+        raise MigrationError(f"the models differ from the migrations: {diffs}")

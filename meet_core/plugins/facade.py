@@ -104,8 +104,8 @@ class MeetHooks:
             result[impl.plugin_name] = list(values or [])
         return result
 
-    def cli_commands(self) -> list[click.Command]:
-        return _flatten(self._hook.meet_cli_commands()[::-1])
+    def cli_commands(self, settings: Settings) -> list[click.Command]:
+        return _flatten(self._hook.meet_cli_commands(settings=settings)[::-1])
 
     def lifespans(self, app: Litestar) -> list[AbstractAsyncContextManager[Any]]:
         return [cm for cm in self._hook.meet_lifespan(app=app)[::-1] if cm is not None]

@@ -109,10 +109,11 @@ def meet_migration_locations() -> Sequence[str] | None:
 
 
 @hookspec
-def meet_cli_commands() -> Sequence[click.Command] | None:
+def meet_cli_commands(settings: Settings) -> Sequence[click.Command] | None:
     """Return click commands to add to the ``meet`` command line.
 
-    Called once when the command line starts, for enabled plugins only.
+    Called once when the command line starts, for enabled plugins only, with the loaded
+    settings (a command opens the database with ``meet_core.api.database_sessions(settings)``).
     """
 
 

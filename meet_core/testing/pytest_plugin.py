@@ -6,6 +6,9 @@
   ``MEET_TEST_DATABASE_URL`` is set (one database per xdist worker, truncated after each test).
 * ``meet_env``: the environment of an app wired to all of the above.
 * ``meet_app``: a factory ``await meet_app(env={...}, plugins=[...]) -> MeetTestApp``.
+* ``empty_database``: the URL of an empty database (SQLite file, or PostgreSQL recreated), for
+  migrations; ``meet_cli``: ``meet_cli("db", "upgrade", plugins="lobby,mine")`` runs the ``meet``
+  command line on it; :func:`schema_diff` compares its tables with the models.
 """
 
 from __future__ import annotations
@@ -153,3 +156,68 @@ async def meet_app(meet_env: dict[str, str]) -> AsyncIterator[Any]:
         if apps:
             await _truncate(apps[0])
         await stack.aclose()
+
+
+@pytest.fixture
+def empty_database(tmp_path: Any, postgres_url: str | None) -> str:
+    """An empty database (a new SQLite file, or a PostgreSQL database recreated for this test):
+    where ``meet db upgrade`` runs the real migrations (``meet_app`` builds tables from the models)."""
+    if not postgres_url:
+        return f"sqlite+aiosqlite:///{tmp_path}/migrated.sqlite3"
+    return recreate_postgres_database(os.environ["MEET_TEST_DATABASE_URL"], f"meet_migrations_{_worker()}")
+
+
+@pytest.fixture
+def meet_cli(empty_database: str, meet_env: dict[str, str], tmp_path: Any, monkeypatch: Any) -> Any:
+    """``output = meet_cli("db", "upgrade", plugins="lobby,mine")``: the ``meet`` command line, in
+    this process, on :func:`empty_database` with the test Valkey and LiveKit; fails on a non-zero exit
+    unless ``expect_exit=`` says otherwise. ``plugins`` is ``MEET_PLUGINS`` (entry points)."""
+    from click.testing import CliRunner
+
+    from meet_core import cli
+
+    def run(
+        *args: str, plugins: str = "lobby", expect_exit: int = 0, env: dict[str, str] | None = None
+    ) -> str:
+        environment = {
+            **meet_env,
+            "DATABASE_URL": empty_database,
+            "MEET_DATA_DIR": str(tmp_path),
+            "MEET_PLUGINS": plugins,
+            "MEET_ENV_FILE": os.devnull,
+            **(env or {}),
+        }
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        result = CliRunner().invoke(cli.main, list(args))
+        assert result.exit_code == expect_exit, f"meet {' '.join(args)}: {result.output}{result.exception!r}"
+        return result.output
+
+    return run
+
+
+def schema_diff(database_url: str, tables: set[str]) -> list[Any]:
+    """Alembic's comparison of ``tables`` in the models and in the database: empty when the
+    migrations built exactly what the models say (import the models first)."""
+    import asyncio
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from meet_core.db import metadata
+    from meet_core.db.migrate import compare_options, table_filter
+
+    def compare(connection: Any) -> list[Any]:
+        opts = {**compare_options(connection.dialect.name), "include_object": table_filter(tables)}
+        return compare_metadata(MigrationContext.configure(connection, opts=opts), metadata)  # type: ignore[no-any-return]
+
+    async def go() -> list[Any]:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(compare)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())

@@ -12,52 +12,28 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from meet_core import cli
-from meet_core.db import metadata
-from meet_core.db.migrate import compare_options, table_filter
 from meet_core.testing.example_plugin import note_model
+from meet_core.testing.pytest_plugin import schema_diff
 
 CORE_TABLES = {"meet_user", "meet_room", "meet_resource_access"}
 EXAMPLE_REVISION = "a1b2c3d4e5f6"
 
 
 @pytest.fixture
-def empty_database(tmp_path: Path, postgres_url: str | None) -> str:
-    """An empty database: a new SQLite file, or a PostgreSQL database recreated for this test."""
-    if not postgres_url:
-        return f"sqlite+aiosqlite:///{tmp_path}/migrated.sqlite3"
-    from meet_core.testing.pytest_plugin import recreate_postgres_database
-
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return recreate_postgres_database(os.environ["MEET_TEST_DATABASE_URL"], f"meet_migrations_{worker}")
-
-
-@pytest.fixture
-def meet(empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``meet(*args, plugins="lobby,example")``: run the ``meet`` command line on that database."""
-    monkeypatch.setenv("DATABASE_URL", empty_database)
-    monkeypatch.setenv("MEET_DATA_DIR", str(tmp_path))
-
-    def run(*args: str, plugins: str = "lobby") -> str:
-        monkeypatch.setenv("MEET_PLUGINS", plugins)
-        result = CliRunner().invoke(cli.main, list(args))
-        assert result.exit_code == 0, f"meet {' '.join(args)}: {result.output}{result.exception!r}"
-        return result.output
-
-    return run
+def meet(meet_cli: Any) -> Any:
+    """``meet(*args, plugins="lobby,example")``: the ``meet`` command line on ``empty_database``."""
+    return meet_cli
 
 
 def _database(url: str, work: Any) -> Any:
@@ -74,16 +50,6 @@ def _database(url: str, work: Any) -> Any:
     return asyncio.run(go())
 
 
-def _diff(url: str, tables: set[str]) -> list[Any]:
-    """Alembic's comparison of ``tables`` in the models and in the database (empty: the same)."""
-
-    def compare(connection: Any) -> list[Any]:
-        opts = {**compare_options(connection.dialect.name), "include_object": table_filter(tables)}
-        return compare_metadata(MigrationContext.configure(connection, opts=opts), metadata)
-
-    return _database(url, compare)  # type: ignore[no-any-return]
-
-
 def _versions(url: str) -> set[str]:
     return set(_database(url, lambda c: c.execute(text("SELECT version_num FROM alembic_version")).scalars()))
 
@@ -91,7 +57,7 @@ def _versions(url: str) -> set[str]:
 def test_upgrade_builds_the_schema_of_the_models(meet, empty_database, example_distribution) -> None:
     """Core and an enabled plugin, from an empty database: nothing differs from the models."""
     assert "database is up to date" in meet("db", "upgrade", plugins="lobby,example")
-    assert _diff(empty_database, CORE_TABLES | {"example_note"}) == []
+    assert schema_diff(empty_database, CORE_TABLES | {"example_note"}) == []
     assert EXAMPLE_REVISION in _versions(empty_database)
     assert "the migrations match the models" in meet("db", "check", plugins="lobby,example")
 
@@ -189,7 +155,7 @@ def test_revision_of_a_plugin_writes_only_its_tables(meet, empty_database, scrat
     assert re.search(r"^branch_labels: .* = \('scratch',\)$", source, re.M)
 
     meet("db", "upgrade", plugins="lobby,scratch")
-    assert _diff(empty_database, CORE_TABLES | {"scratch_item"}) == []
+    assert schema_diff(empty_database, CORE_TABLES | {"scratch_item"}) == []
     # The next revision extends the plugin's lineage and, the models unchanged, is empty.
     meet("db", "revision", "--plugin", "scratch", "-m", "nothing", "--autogenerate", plugins="lobby,scratch")
     [second] = [path for path in scratch_distribution.glob("*.py") if path != first]

@@ -10,38 +10,42 @@ import asyncio
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from meet_telephony._core import database_config, load_settings
+from meet_core.api import Settings, database_sessions
 from meet_telephony.pins import ensure_pin, rooms_without_pin
 from meet_telephony.settings import PLUGIN_NAME, TelephonySettings
 
 
-@click.group("telephony")
-def telephony_group() -> None:
-    """Telephony plugin: room PINs."""
+def telephony_group(settings: Settings) -> click.Group:
+    """``meet telephony ...``, on the settings of the running command line."""
+
+    @click.group("telephony")
+    def group() -> None:
+        """Telephony plugin: room PINs."""
+
+    @group.command("backfill")
+    @click.option(
+        "--batch-size",
+        default=500,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Rooms per transaction.",
+    )
+    def backfill(batch_size: int) -> None:
+        """Draw a PIN for every room that has none (rooms made before the plugin was enabled)."""
+        given, failed = asyncio.run(_backfill(settings, batch_size))
+        click.echo(f"{given} room(s) given a PIN")
+        if failed:
+            raise click.ClickException(f"{failed} room(s) left without a PIN: no free PIN found, see the log")
+
+    return group
 
 
-@telephony_group.command("backfill")
-@click.option(
-    "--batch-size", default=500, show_default=True, type=click.IntRange(min=1), help="Rooms per transaction."
-)
-def backfill(batch_size: int) -> None:
-    """Draw a PIN for every room that has none (rooms made before the plugin was enabled)."""
-    try:
-        settings, _ = load_settings()
-    except Exception as exc:  # SettingsError, PluginError: the message says what to fix
-        raise click.ClickException(str(exc)) from exc
-    if PLUGIN_NAME not in settings.sections:
-        raise click.ClickException(
-            "the telephony plugin is not enabled (MEET_PLUGINS or ROOM_TELEPHONY_ENABLED)"
-        )
+async def _backfill(settings: Settings, batch_size: int) -> tuple[int, int]:
+    """(rooms given a PIN, rooms left without one), ``batch_size`` rooms per transaction."""
     config = settings.section(PLUGIN_NAME, TelephonySettings)
-
-    async def run() -> tuple[int, int]:
-        engine = database_config(settings.core).get_engine()
-        sessions = async_sessionmaker(engine, expire_on_commit=False)
-        given = failed = 0
+    given = failed = 0
+    async with database_sessions(settings) as sessions:
         try:
             async with sessions() as session:
                 room_ids = list(await rooms_without_pin(session))
@@ -58,11 +62,4 @@ def backfill(batch_size: int) -> None:
             raise click.ClickException(
                 f"database error ({type(exc).__name__}); is the schema there? run `meet db upgrade`"
             ) from exc
-        finally:
-            await engine.dispose()
-        return given, failed
-
-    given, failed = asyncio.run(run())
-    click.echo(f"{given} room(s) given a PIN")
-    if failed:
-        raise click.ClickException(f"{failed} room(s) left without a PIN: no free PIN found, see the log")
+    return given, failed

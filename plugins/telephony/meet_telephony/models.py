@@ -12,7 +12,7 @@ import uuid
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from meet_telephony._core import Base
+from meet_core.api import Base
 from meet_telephony.settings import MAX_PIN_LENGTH
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_telephony._core import Room
+from meet_core.api import Room
 from meet_telephony.models import RoomPin
 
 log = logging.getLogger("meet_telephony")

@@ -1,9 +1,9 @@
 """The ``telephony`` plugin class registered with the core's PluginManager.
 
-Database work is done in the request's session (``request_db_session``: the very session
-the core's handler uses, committed with the response), through the small functions of
-``pins.py`` that take that session, so that hooks given a session by the core need no change
-beyond passing it on.
+Database work goes through the small functions of ``pins.py``, given the session of the hook:
+``meet_room_created`` runs in a savepoint of the request's transaction, ``meet_livekit_event``
+in a transaction of its own, and ``meet_room_extra_fields`` reads (and, for a room made
+before the plugin was enabled, writes) through the request's session.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from litestar.types import ControllerRouterHandler
 from livekit.api import WebhookEvent
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_telephony._core import Room, Settings, hookimpl, livekit_api, request_db_session
+from meet_core.api import Room, Settings, hookimpl, livekit_api, request_db_session
 from meet_telephony.pins import ensure_pin, room_exists
 from meet_telephony.settings import PLUGIN_NAME, TelephonySettings, phone_fragment
 from meet_telephony.sip import SipError, delete_rules, ensure_rule
@@ -77,10 +77,10 @@ class TelephonyPlugin:
         return [str(MIGRATIONS)]
 
     @hookimpl
-    def meet_cli_commands(self) -> list[click.Command]:
+    def meet_cli_commands(self, settings: Settings) -> list[click.Command]:
         from meet_telephony.cli import telephony_group
 
-        return [telephony_group]
+        return [telephony_group(settings)]
 
     # ---------------------------------------------------------------------- runtime
 
@@ -99,9 +99,9 @@ class TelephonyPlugin:
         )
 
     @hookimpl
-    async def meet_room_created(self, request: Request[Any, Any, Any], room: Room) -> None:
-        """Every new room gets its PIN in the transaction that creates it."""
-        await self._ensure_pin(request_db_session(request), room.id)
+    async def meet_room_created(self, room: Room, db_session: AsyncSession) -> None:
+        """Every new room gets its PIN in the transaction that creates it (in a savepoint)."""
+        await self._ensure_pin(db_session, room.id)
 
     @hookimpl
     async def meet_room_extra_fields(self, request: Request[Any, Any, Any], room: Room) -> dict[str, Any]:
@@ -112,7 +112,9 @@ class TelephonyPlugin:
         return {"pin_code": await self._ensure_pin(request_db_session(request), room.id)}
 
     @hookimpl
-    async def meet_livekit_event(self, request: Request[Any, Any, Any], event: WebhookEvent) -> None:
+    async def meet_livekit_event(
+        self, request: Request[Any, Any, Any], event: WebhookEvent, db_session: AsyncSession
+    ) -> None:
         """``room_started``: the room's dispatch rule, once; ``room_finished``: its rules deleted.
 
         A LiveKit failure is logged (the webhook still answers 200): the next ``room_started``
@@ -128,7 +130,6 @@ class TelephonyPlugin:
             if event.event == "room_finished":
                 await delete_rules(livekit, room_id)
                 return
-            db_session = request_db_session(request)
             if not await room_exists(db_session, room_id):
                 return
             pin = await self._ensure_pin(db_session, room_id)

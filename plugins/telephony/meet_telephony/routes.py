@@ -16,8 +16,16 @@ from typing import Any
 from litestar import Request, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_telephony._core import API_PREFIX, ApiError, FieldErrors, livekit_api, read_json_object, throttle
-from meet_telephony._core import settings as app_settings
+from meet_core.api import (
+    API_PREFIX,
+    ApiError,
+    FieldErrors,
+    Throttle,
+    count_hit,
+    livekit_api,
+    read_json_object,
+)
+from meet_core.api import settings as app_settings
 from meet_telephony.pins import room_for_pin
 from meet_telephony.settings import PLUGIN_NAME, TelephonySettings
 from meet_telephony.sip import SipError, ensure_rule
@@ -82,7 +90,7 @@ async def roomkit_join(request: Request[Any, Any, Any], db_session: AsyncSession
     """Make sure the room of ``pin_code`` has its dispatch rule; 200 ``{"status": "success"}``."""
     config = telephony_settings(request)
     check_bearer(request, config.roomkit_server_to_server_api_token)
-    await throttle(request, "roomkit_join", "all", config.roomkit_join_throttle_rates)
+    await count_hit(request, Throttle("roomkit_join", "all", config.roomkit_join_throttle_rates))
     if not config.roomkit_enabled:
         raise ApiError(404, {"detail": "Not found."})
     pin = _pin_from(await read_json_object(request), config.room_telephony_pin_length)

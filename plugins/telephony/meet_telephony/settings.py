@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import msgspec
 import phonenumbers
 
-from meet_telephony._core import parse_rate
+from meet_core.api import parse_rate
 
 #: The plugin's short name: its entry point name and the key of its settings section.
 PLUGIN_NAME = "telephony"

@@ -19,7 +19,7 @@ from livekit.api import LiveKitAPI
 from livekit.protocol.sip import ListSIPDispatchRuleRequest, SIPDispatchRuleInfo
 from sqlalchemy import insert, select
 
-from meet_core.rooms.models import Room
+from meet_core.api import Room
 from meet_core.testing.factories import session_maker
 from meet_core.testing.harness import MeetTestApp
 from meet_core.testing.webhooks import sign_webhook, webhook_body

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from meet_core.app import create_app
-from meet_core.settings import SettingsError
+from meet_core.testing import SettingsError, create_app
 from meet_telephony import TelephonyPlugin
 
 CONFIG = "/api/v1.0/config/"

@@ -8,8 +8,7 @@ import re
 
 import pytest
 
-from meet_core.app import create_app
-from meet_core.settings import SettingsError
+from meet_core.testing import SettingsError, create_app
 from meet_telephony import TelephonyPlugin
 
 API = "/api/v1.0"
