@@ -6,7 +6,7 @@ PORT ?= 8071
 WORKERS ?= 1
 JOBS ?= 2
 
-.PHONY: install run test test-postgres lint bench clean
+.PHONY: install run test test-postgres lint bench plugin-kit clean
 
 $(VENV)/.installed: pyproject.toml $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ test-postgres: install
 ## Load benchmark of the join path (bench/README.md); e.g. BENCH_ARGS="--database postgres".
 bench: install
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
+
+## The starter kit's path, as a plugin author takes it: `meet plugin new` outside this tree, then
+## meet-core and that plugin installed into a fresh virtualenv, then the plugin's own tests.
+plugin-kit: install
+	kit=$$(mktemp -d) && trap 'rm -rf "$$kit"' EXIT && \
+	$(VENV)/bin/meet plugin new kit_probe --directory "$$kit" && \
+	$(PYTHON) -m venv "$$kit/venv" && \
+	"$$kit/venv/bin/pip" install --quiet "$(CURDIR)[test]" "$$kit/meet-plugin-kit-probe[test]" && \
+	cd "$$kit/meet-plugin-kit-probe" && "$$kit/venv/bin/meet" plugins && "$$kit/venv/bin/python" -m pytest -q
 
 lint: install
 	$(VENV)/bin/ruff check meet_core plugins tests bench

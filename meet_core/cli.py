@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -217,6 +218,32 @@ def show_config() -> None:
             section = row.section
             click.echo(f"[{section}]")
         click.echo(f"{row.variable} = {row.value}  ({row.source})")
+
+
+@main.group("plugin")
+def plugin_group() -> None:
+    """Writing plugins."""
+
+
+@plugin_group.command("new")
+@click.argument("name")
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where to create the plugin's folder (meet-plugin-NAME).",
+)
+def plugin_new(name: str, directory: Path) -> None:
+    """Scaffold a working plugin NAME: a route, settings, a table and its migration, a test."""
+    from meet_core.scaffold import ScaffoldError, new_plugin
+
+    try:
+        target = new_plugin(name, directory)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {target}")
+    click.echo(f"next: pip install -e '{target}[test]' && (cd {target} && python -m pytest)")
 
 
 def _register_core_groups() -> None:

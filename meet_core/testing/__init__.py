@@ -5,6 +5,7 @@
 * :func:`sign_webhook` / :func:`webhook_body`: LiveKit webhook requests.
 * :mod:`meet_core.testing.factories`: users, rooms and accesses created in the database.
 * :class:`MeetTestApp`: a running app with an HTTP client, ``login()`` and factories.
+* :func:`mint_token`: a LiveKit participant token, as the core mints them.
 * :func:`create_app`, :class:`SettingsError`, :class:`PluginError`: to assert that a bad
   setting or plugin set stops start-up.
 * :func:`schema_diff`: the models against a database built by ``meet db upgrade`` (with the
@@ -12,6 +13,7 @@
 """
 
 from meet_core.app import create_app
+from meet_core.livekit.tokens import mint_token
 from meet_core.plugins.manager import PluginError
 from meet_core.settings import SettingsError
 from meet_core.testing.fake_livekit import FakeLiveKit
@@ -27,6 +29,7 @@ __all__ = [
     "SettingsError",
     "ValkeyTestServer",
     "create_app",
+    "mint_token",
     "schema_diff",
     "sign_webhook",
     "webhook_body",

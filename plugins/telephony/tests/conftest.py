@@ -1,13 +1,11 @@
 """Fixtures of the telephony plugin's tests.
 
 The app fixtures (``meet_app``, ``livekit``, ``meet_env``...) come from
-``meet_core.testing.pytest_plugin``, a pytest11 entry point of the installed core; from a
-bare source tree it is loaded here.
+``meet_core.testing.pytest_plugin``, a pytest11 entry point of the installed core.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import itertools
 import uuid
 from collections.abc import AsyncIterator
@@ -25,11 +23,6 @@ from meet_core.testing.harness import MeetTestApp
 from meet_core.testing.webhooks import sign_webhook, webhook_body
 from meet_telephony import TelephonyPlugin
 from meet_telephony.models import RoomPin
-
-_installed = any(
-    ep.value == "meet_core.testing.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11")
-)
-pytest_plugins = [] if _installed else ["meet_core.testing.pytest_plugin"]
 
 API = "/api/v1.0"
 WEBHOOK = f"{API}/rooms/webhooks-livekit/"

@@ -7,7 +7,7 @@ import uuid
 
 from livekit import api
 
-from meet_core.livekit.color import generate_color
+from meet_core.api import generate_color
 
 NOTIFICATION = b'{"type": "participantWaiting"}'
 

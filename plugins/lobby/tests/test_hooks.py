@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from meet_core.livekit.color import generate_color
+from meet_core.api import generate_color
 from meet_core.testing import sign_webhook, webhook_body
 
 

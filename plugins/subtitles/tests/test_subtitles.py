@@ -8,9 +8,7 @@ import importlib.metadata
 import pytest
 from livekit.api import JobStatus
 
-from meet_core.app import create_app
-from meet_core.livekit.tokens import mint_token
-from meet_core.settings import SettingsError
+from meet_core.testing import SettingsError, create_app, mint_token
 from meet_core.testing.harness import MeetTestApp
 from meet_subtitles import SubtitlesPlugin
 

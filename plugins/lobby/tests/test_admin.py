@@ -7,9 +7,7 @@ import uuid
 
 from sqlalchemy import select, update
 
-from meet_core.livekit.color import generate_color
-from meet_core.rooms.models import ResourceAccess
-from meet_core.users.models import User
+from meet_core.api import ResourceAccess, User, generate_color
 
 PRIVILEGES = {"detail": "You must have privileges on room to perform this action."}
 
