@@ -4,6 +4,7 @@
 * ``fake_livekit`` (session) / ``livekit`` (per test, reset): the fake LiveKit server.
 * ``database_url``: a fresh SQLite file per test, or PostgreSQL when
   ``MEET_TEST_DATABASE_URL`` is set (one database per xdist worker, truncated after each test).
+* ``s3_server`` (session) / ``s3`` (per test, emptied): a real S3 endpoint on loopback (moto).
 * ``meet_env``: the environment of an app wired to all of the above.
 * ``meet_app``: a factory ``await meet_app(env={...}, plugins=[...]) -> MeetTestApp``.
 * ``empty_database``: the URL of an empty database (SQLite file, or PostgreSQL recreated), for
@@ -32,6 +33,22 @@ TEST_API_SECRET = "secret-for-tests-that-is-long-enough-for-hs256"
 def valkey_server() -> Iterator[ValkeyTestServer]:
     with ValkeyTestServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """A real S3 endpoint on loopback (moto's server mode), for the whole session."""
+    from meet_core.testing.s3_server import S3TestServer
+
+    with S3TestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(s3_server: Any) -> Any:
+    """The S3 server, emptied: ``s3.create_bucket(name)``, ``s3.client()``, ``s3.env(bucket)``."""
+    s3_server.reset()
+    yield s3_server
 
 
 @pytest.fixture(scope="session")
