@@ -221,7 +221,7 @@ class FailingPlugin:
     @hookimpl
     async def meet_room_created(self, db_session: AsyncSession, room: Any, user: Any) -> None:
         """A flush that fails: the owner's access to the room already exists (unique constraint)."""
-        from meet_core.rooms.models import ResourceAccess
+        from meet_core.api import ResourceAccess
 
         db_session.add(ResourceAccess(resource_id=room.id, user_id=user.id, role="member"))
         await db_session.flush()
