@@ -2,10 +2,10 @@
 
 A room always carries ``id, name, slug, configuration, access_level`` (exactly the old
 serializer's keys: ``is_administrable`` only on unregistered rooms, the frontend derives it from
-``accesses`` on registered ones); ``pin_code`` only for callers who may join; ``accesses`` (with full users) only for its
-administrators and owners; ``livekit`` for callers who may join directly (or whom a plugin's
-join decision lets in). Nothing here queries the database: callers load the role and the
-accesses first (one query each, or one for a whole page of rooms).
+``accesses`` on registered ones); ``pin_code`` only for callers who may join; ``accesses``
+(with full users) only for its administrators and owners; ``livekit`` for callers who may
+join directly (or whom a plugin's join decision lets in). Nothing here queries the database:
+callers load the role and the accesses first (one query each, or one for a whole page of rooms).
 """
 
 from __future__ import annotations

@@ -160,9 +160,16 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     frontend_max_participants_for_sound: int = 5
     frontend_auto_mute_on_join_threshold: int = 50
     connection_test_enabled: bool = False
+    # The connection test (POST /diagnostics/connection/): its token's lifetime, the age past
+    # it at which `meet diagnostics clean` deletes the room, and its rate per user or IP.
+    connection_test_token_ttl_seconds: int = 300
+    connection_test_room_extra_age_seconds: int = 10
+    connection_test_throttle_rates: str = "30/minute"
 
     def __post_init__(self) -> None:
         parse_networks(self.trusted_proxies)  # ValueError -> reported at start-up
+        if self.connection_test_token_ttl_seconds <= 0:
+            raise ValueError("CONNECTION_TEST_TOKEN_TTL_SECONDS must be a positive number of seconds")
         if self.data_upload_max_memory_size <= 0:
             raise ValueError("DATA_UPLOAD_MAX_MEMORY_SIZE must be a positive number of bytes")
 
