@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Sequence
 
 import click
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from meet_core.api import Settings, database_sessions
@@ -31,17 +31,25 @@ def files_group(settings: Settings) -> click.Group:
         """Files plugin: clean up uploads."""
 
     @group.command("clean-pending")
-    @click.option("--hours", default=24, show_default=True, type=click.IntRange(min=0),
-                  help="Age (since creation) of the unfinished uploads to remove.")  # fmt: skip
+    @click.option(
+        "--hours",
+        default=24,
+        show_default=True,
+        type=click.IntRange(min=0),
+        help="Age (since creation) of the unfinished uploads to remove.",
+    )
     def clean_pending(hours: int) -> None:
         """Remove files whose upload never finished (pending or stuck analysing), with their objects."""
         cutoff = _now() - datetime.timedelta(hours=hours)
-        condition = (File.upload_state.in_([UploadState.PENDING, UploadState.ANALYZING]), File.created_at < cutoff)
+        condition = (
+            File.upload_state.in_([UploadState.PENDING, UploadState.ANALYZING]),
+            File.created_at < cutoff,
+        )
         click.echo(f"{_purge(settings, condition)} pending file(s) removed")
 
     @group.command("purge-deleted")
     def purge_deleted() -> None:
-        """Remove files hard-deleted, or soft-deleted more than FILE_PURGE_GRACE_DAYS ago, with their objects."""
+        """Remove files hard-deleted, or soft-deleted over FILE_PURGE_GRACE_DAYS ago, and their objects."""
         days = settings.section(PLUGIN_NAME, FilesSettings).file_purge_grace_days
         cutoff = _now() - datetime.timedelta(days=days)
         condition = (or_(File.hard_deleted_at.is_not(None), File.deleted_at < cutoff),)
@@ -54,7 +62,7 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _purge(settings: Settings, condition: Sequence[object]) -> int:
+def _purge(settings: Settings, condition: Sequence[ColumnElement[bool]]) -> int:
     try:
         return asyncio.run(_purge_async(settings, condition))
     except SQLAlchemyError as exc:
@@ -67,7 +75,7 @@ def _purge(settings: Settings, condition: Sequence[object]) -> int:
         raise
 
 
-async def _purge_async(settings: Settings, condition: Sequence[object]) -> int:
+async def _purge_async(settings: Settings, condition: Sequence[ColumnElement[bool]]) -> int:
     """Delete the objects, then the rows, of the files matching ``condition``, batch by batch."""
     config = settings.section(PLUGIN_NAME, FilesSettings)
     storage = Storage(settings)

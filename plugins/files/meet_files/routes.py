@@ -32,8 +32,8 @@ from meet_core.api import (
     settings,
 )
 from meet_files.analysis import FileRefused, analyse_upload
-from meet_files.models import FILE_TYPES, File, UploadState
 from meet_files.context import config_of, storage_of
+from meet_files.models import FILE_TYPES, File, UploadState
 from meet_files.schemas import (
     FileBody,
     FileCreateBody,
@@ -55,8 +55,13 @@ NOT_PENDING = {"file": "This action is only available for files in PENDING state
 
 def _json(request: Request[Any, Any, Any], file: File, user: User) -> dict[str, Any]:
     core = settings(request).core
-    return file_json(file, user, creator=user if file.creator_id == user.id else None,
-                     media_base_url=core.media_base_url, upload_path=config_of(request).file_upload_path)  # fmt: skip
+    return file_json(
+        file,
+        user,
+        creator=user if file.creator_id == user.id else None,
+        media_base_url=core.media_base_url,
+        upload_path=config_of(request).file_upload_path,
+    )
 
 
 def _bool(raw: str | None) -> bool | None:
@@ -92,7 +97,9 @@ async def _own_file(db_session: AsyncSession, file_id: str, user: User) -> File:
 
 
 @get(_FILES, summary="List the caller's files", tags=["files"], responses=error_responses(400, 401, 404, 503))
-async def list_files(request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession) -> dict[str, Any]:
+async def list_files(
+    request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession
+) -> dict[str, Any]:
     """Filters ``type``, ``upload_state``, ``is_creator_me``, ``is_deleted``; ``ordering``; paginated.
 
     Soft-deleted files are listed unless ``is_deleted=false`` (as before).
@@ -117,13 +124,24 @@ async def list_files(request: Request[Any, Any, Any], current_user: User, db_ses
         ordering, field = "-updated_at", "updated_at"
     column = getattr(File, field)
     query = query.order_by(column.desc() if ordering.startswith("-") else column.asc(), File.id)
-    rows = list((await db_session.execute(query.offset(page.offset).limit(page.size))).scalars()) if count else []
+    rows = (
+        list((await db_session.execute(query.offset(page.offset).limit(page.size))).scalars())
+        if count
+        else []
+    )
     return envelope(request, page, count, [_json(request, file, current_user) for file in rows])
 
 
-@post(_FILES, summary="Create a file and its upload URL", tags=["files"], dependencies=request_body(FileCreateBody),
-      responses=error_responses(400, 401, 403, 503))  # fmt: skip
-async def create_file(request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession) -> dict[str, Any]:
+@post(
+    _FILES,
+    summary="Create a file and its upload URL",
+    tags=["files"],
+    dependencies=request_body(FileCreateBody),
+    responses=error_responses(400, 401, 403, 503),
+)
+async def create_file(
+    request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession
+) -> dict[str, Any]:
     """201 ``pending`` file with ``policy``: the presigned PUT URL the browser uploads to."""
     values = validate_create(await read_json_object(request))
     if "id" in values and await db_session.get(File, values["id"]) is not None:
@@ -136,11 +154,15 @@ async def create_file(request: Request[Any, Any, Any], current_user: User, db_se
         if os.path.splitext(values["filename"])[1].lower() not in limits.allowed_extensions:
             raise FieldErrors({"filename": ["This file extension is not allowed."]})
         owned = await db_session.scalar(
-            select(func.count()).select_from(File).where(
-                File.creator_id == current_user.id, File.type == values["type"], File.deleted_at.is_(None),
+            select(func.count())
+            .select_from(File)
+            .where(
+                File.creator_id == current_user.id,
+                File.type == values["type"],
+                File.deleted_at.is_(None),
                 File.hard_deleted_at.is_(None),
             )
-        )  # fmt: skip
+        )
         if (owned or 0) >= limits.max_count_by_user:
             raise permission_denied("You have reached the maximum number of files for this type.")
     file = File(**values, creator_id=current_user.id, upload_state=UploadState.PENDING)
@@ -151,8 +173,9 @@ async def create_file(request: Request[Any, Any, Any], current_user: User, db_se
     return {**_json(request, file, current_user), "policy": policy}
 
 
-async def _update(request: Request[Any, Any, Any], file_id: str, user: User, db_session: AsyncSession,
-                  partial: bool) -> dict[str, Any]:  # fmt: skip
+async def _update(
+    request: Request[Any, Any, Any], file_id: str, user: User, db_session: AsyncSession, partial: bool
+) -> dict[str, Any]:
     file = await _own_file(db_session, file_id, user)
     for key, value in validate_update(await read_json_object(request), partial=partial).items():
         setattr(file, key, value)
@@ -161,34 +184,56 @@ async def _update(request: Request[Any, Any, Any], file_id: str, user: User, db_
     return _json(request, file, user)
 
 
-@put(f"{_FILES}/{{file_id:str}}", summary="Update a file", tags=["files"], dependencies=request_body(FileBody),
-     responses=error_responses(400, 401, 404, 503))  # fmt: skip
-async def put_file(request: Request[Any, Any, Any], file_id: str, current_user: User,
-                   db_session: AsyncSession) -> dict[str, Any]:  # fmt: skip
+@put(
+    f"{_FILES}/{{file_id:str}}",
+    summary="Update a file",
+    tags=["files"],
+    dependencies=request_body(FileBody),
+    responses=error_responses(400, 401, 404, 503),
+)
+async def put_file(
+    request: Request[Any, Any, Any], file_id: str, current_user: User, db_session: AsyncSession
+) -> dict[str, Any]:
     """``title``, ``type`` (required) and ``description``."""
     return await _update(request, file_id, current_user, db_session, partial=False)
 
 
-@patch(f"{_FILES}/{{file_id:str}}", summary="Update a file partially", tags=["files"],
-       dependencies=request_body(FilePatchBody), responses=error_responses(400, 401, 404, 503))  # fmt: skip
-async def patch_file(request: Request[Any, Any, Any], file_id: str, current_user: User,
-                     db_session: AsyncSession) -> dict[str, Any]:  # fmt: skip
+@patch(
+    f"{_FILES}/{{file_id:str}}",
+    summary="Update a file partially",
+    tags=["files"],
+    dependencies=request_body(FilePatchBody),
+    responses=error_responses(400, 401, 404, 503),
+)
+async def patch_file(
+    request: Request[Any, Any, Any], file_id: str, current_user: User, db_session: AsyncSession
+) -> dict[str, Any]:
     """Any of ``title``, ``type`` and ``description``."""
     return await _update(request, file_id, current_user, db_session, partial=True)
 
 
-@delete(f"{_FILES}/{{file_id:str}}", summary="Delete a file (soft)", tags=["files"],
-        responses=error_responses(401, 404, 503))  # fmt: skip
+@delete(
+    f"{_FILES}/{{file_id:str}}",
+    summary="Delete a file (soft)",
+    tags=["files"],
+    responses=error_responses(401, 404, 503),
+)
 async def delete_file(file_id: str, current_user: User, db_session: AsyncSession) -> None:
     """Soft delete: ``deleted_at`` is set; the purge command removes it later with its object."""
     file = await _own_file(db_session, file_id, current_user)
     file.deleted_at = datetime.datetime.now(datetime.UTC)
 
 
-@post(f"{_FILES}/{{file_id:str}}/upload-ended", status_code=200, summary="The browser finished uploading",
-      tags=["files"], responses=error_responses(400, 401, 404, 503, shapes={400: list[str] | dict[str, str]}))  # fmt: skip
-async def upload_ended(request: Request[Any, Any, Any], file_id: str, current_user: User,
-                       db_session: AsyncSession) -> dict[str, Any]:  # fmt: skip
+@post(
+    f"{_FILES}/{{file_id:str}}/upload-ended",
+    status_code=200,
+    summary="The browser finished uploading",
+    tags=["files"],
+    responses=error_responses(400, 401, 404, 503, shapes={400: list[str] | dict[str, str]}),
+)
+async def upload_ended(
+    request: Request[Any, Any, Any], file_id: str, current_user: User, db_session: AsyncSession
+) -> dict[str, Any]:
     """``pending`` → ``analyzing`` → ``ready``: the object moved out of the temporary folder and checked.
 
     The ``analyzing`` state is committed first, so that a second call at the same time gets the
@@ -216,9 +261,11 @@ async def upload_ended(request: Request[Any, Any, Any], file_id: str, current_us
     except Exception as exc:
         await db_session.rollback()
         await db_session.execute(
-            update(File).where(File.id == file.id).values(upload_state=UploadState.PENDING)
+            update(File)
+            .where(File.id == file.id)
+            .values(upload_state=UploadState.PENDING)
             .execution_options(synchronize_session=False)
-        )  # fmt: skip
+        )
         await db_session.commit()
         if isinstance(exc, ApiError):
             raise
@@ -236,12 +283,16 @@ async def upload_ended(request: Request[Any, Any, Any], file_id: str, current_us
 def _media_key_pattern(upload_path: str) -> re.Pattern[str]:
     return re.compile(
         re.escape(f"{MEDIA_URL}{upload_path}/")
-        + r"(?P<id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.(?P<ext>[^/.]+)$"
+        + r"(?P<id>[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})\.(?P<ext>[^/.]+)$"
     )
 
 
-@get(f"{_FILES}/media-auth", summary="nginx auth_request for a file's media URL", tags=["files"],
-     responses=error_responses(401, 403, 503))  # fmt: skip
+@get(
+    f"{_FILES}/media-auth",
+    summary="nginx auth_request for a file's media URL",
+    tags=["files"],
+    responses=error_responses(401, 403, 503),
+)
 async def media_auth(
     request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession
 ) -> Response[bytes]:
@@ -261,13 +312,17 @@ async def media_auth(
         raise denied
     file = await db_session.scalar(
         select(File).where(
-            File.id == uuid.UUID(match["id"]), File.creator_id == current_user.id,
-            File.deleted_at.is_(None), File.hard_deleted_at.is_(None),
+            File.id == uuid.UUID(match["id"]),
+            File.creator_id == current_user.id,
+            File.deleted_at.is_(None),
+            File.hard_deleted_at.is_(None),
         )
-    )  # fmt: skip
+    )
     if file is None or file.upload_state != UploadState.READY or file.extension[1:] != match["ext"]:
         raise denied
-    headers = await run(storage_of(request).signed_get_headers, file_key(config_of(request).file_upload_path, file))
+    headers = await run(
+        storage_of(request).signed_get_headers, file_key(config_of(request).file_upload_path, file)
+    )
     return Response(b'"authorized"', headers=headers, media_type="application/json")
 
 

@@ -50,8 +50,15 @@ def _iso(value: datetime.datetime | None) -> str | None:
     return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _text(data: dict[str, Any], name: str, errors: dict[str, list[str]], *, required: bool,
-          allow_blank: bool, max_length: int | None = MAX_LENGTH) -> str | None:  # fmt: skip
+def _text(
+    data: dict[str, Any],
+    name: str,
+    errors: dict[str, list[str]],
+    *,
+    required: bool,
+    allow_blank: bool,
+    max_length: int | None = MAX_LENGTH,
+) -> str | None:
     """A DRF ``CharField``: trimmed; the old messages for a missing, blank, long or non-text value."""
     if name not in data:
         if required:
@@ -95,8 +102,9 @@ def validate_create(data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {"type": _type(data, errors, required=True)}
     values["filename"] = _text(data, "filename", errors, required=True, allow_blank=False)
     values["title"] = _text(data, "title", errors, required=False, allow_blank=True)
-    values["description"] = _text(data, "description", errors, required=False, allow_blank=True,
-                                  max_length=None)  # fmt: skip
+    values["description"] = _text(
+        data, "description", errors, required=False, allow_blank=True, max_length=None
+    )
     if data.get("id") is not None:
         try:
             values["id"] = uuid.UUID(str(data["id"]))
@@ -114,8 +122,9 @@ def validate_update(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {"type": _type(data, errors, required=not partial)}
     values["title"] = _text(data, "title", errors, required=False, allow_blank=False)
-    values["description"] = _text(data, "description", errors, required=False, allow_blank=True,
-                                  max_length=None)  # fmt: skip
+    values["description"] = _text(
+        data, "description", errors, required=False, allow_blank=True, max_length=None
+    )
     if errors:
         raise FieldErrors(errors)
     return {key: value for key, value in values.items() if key in data}
@@ -141,7 +150,9 @@ def file_key(folder: str, file: File) -> str:
     return f"{folder}/{file.id}{file.extension}"
 
 
-def file_json(file: File, user: User, *, creator: User | None, media_base_url: str, upload_path: str) -> dict[str, Any]:
+def file_json(
+    file: File, user: User, *, creator: User | None, media_base_url: str, upload_path: str
+) -> dict[str, Any]:
     """The file object of api.md §2.10 (``url`` only once the upload is ready)."""
     url = None
     if file.upload_state == UploadState.READY:

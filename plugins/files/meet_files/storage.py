@@ -51,7 +51,9 @@ class Storage:
             self._client = self._session.client(
                 "s3",
                 endpoint_url=core.aws_s3_endpoint_url,
-                config=Config(signature_version=core.aws_s3_signature_version, s3={"addressing_style": "path"}),
+                config=Config(
+                    signature_version=core.aws_s3_signature_version, s3={"addressing_style": "path"}
+                ),
             )
         return self._client
 
@@ -71,8 +73,15 @@ class Storage:
         if self.core.aws_s3_domain_replace:
             public = urlsplit(self.core.aws_s3_domain_replace.rstrip("/"))
             parts = urlsplit(url)
-            url = urlunsplit((public.scheme or parts.scheme, public.netloc, public.path + parts.path,
-                              parts.query, parts.fragment))  # fmt: skip
+            url = urlunsplit(
+                (
+                    public.scheme or parts.scheme,
+                    public.netloc,
+                    public.path + parts.path,
+                    parts.query,
+                    parts.fragment,
+                )
+            )
         return url
 
     def exists(self, key: str) -> bool:

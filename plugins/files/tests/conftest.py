@@ -57,7 +57,9 @@ class Files:
         return user
 
     async def create(self, filename: str = "beach.png", **body: Any) -> httpx.Response:
-        return await self.meet.client.post(FILES, json={"filename": filename, "type": "background_image", **body})
+        return await self.meet.client.post(
+            FILES, json={"filename": filename, "type": "background_image", **body}
+        )
 
     async def put(self, policy: str, content: bytes, content_type: str = "image/png") -> httpx.Response:
         """The frontend's XHR PUT to the presigned URL (x-amz-acl and the file's Content-Type)."""
@@ -68,7 +70,9 @@ class Files:
     async def upload_ended(self, file_id: str) -> httpx.Response:
         return await self.meet.client.post(f"{FILES}{file_id}/upload-ended/")
 
-    async def upload(self, content: bytes, filename: str = "beach.png", content_type: str = "image/png") -> dict[str, Any]:
+    async def upload(
+        self, content: bytes, filename: str = "beach.png", content_type: str = "image/png"
+    ) -> dict[str, Any]:
         """Create, PUT, upload-ended: the finished file (asserting each step worked)."""
         created = await self.create(filename)
         assert created.status_code == 201, created.text

@@ -23,9 +23,14 @@ async def test_browser_upload_then_media_auth_fetch(files):
     assert body["url"] is None
     assert body["creator"] == {"id": str(user.id), "full_name": "Ada Lovelace", "short_name": "Ada"}
     assert body["abilities"] == {
-        "destroy": True, "hard_delete": True, "media_auth": True, "partial_update": True,
-        "retrieve": True, "update": True, "upload_ended": True,
-    }  # fmt: skip
+        "destroy": True,
+        "hard_delete": True,
+        "media_auth": True,
+        "partial_update": True,
+        "retrieve": True,
+        "update": True,
+        "upload_ended": True,
+    }
     policy = urlsplit(body["policy"])
     assert policy.path == f"/{BUCKET}/tmp/files/{file_id}.PNG"
     query = parse_qs(policy.query)
@@ -94,16 +99,15 @@ async def test_unknown_content_named_png_is_refused(files):
 
 
 async def test_too_big_is_refused_and_deleted(files_app):
-    files = await files_app(
-        FILE_UPLOAD_RESTRICTIONS='{"background_image": {"max_size": 1000}}'
-    )
+    files = await files_app(FILE_UPLOAD_RESTRICTIONS='{"background_image": {"max_size": 1000}}')
     await files.login()
     created = (await files.create()).json()
     await files.put(created["policy"], files.png(padding=2000))
     response = await files.upload_ended(created["id"])
     assert (response.status_code, response.json()) == (
-        400, ["The file size is higher than the allowed max size."],
-    )  # fmt: skip
+        400,
+        ["The file size is higher than the allowed max size."],
+    )
     assert files.keys() == []
     await files.browser.aclose()
 
@@ -113,8 +117,9 @@ async def test_upload_ended_twice_is_refused(files):
     ready = await files.upload(files.png())
     response = await files.upload_ended(ready["id"])
     assert (response.status_code, response.json()) == (
-        400, {"file": "This action is only available for files in PENDING state."},
-    )  # fmt: skip
+        400,
+        {"file": "This action is only available for files in PENDING state."},
+    )
 
 
 async def test_upload_ended_before_the_upload_keeps_the_file_pending(files):
@@ -139,10 +144,15 @@ async def test_a_storage_failure_puts_the_file_back_to_pending(meet_app):
         server.create_bucket(BUCKET)
         meet = await meet_app(env=server.env(BUCKET), plugins=[FilesPlugin])
         await meet.login(await meet.create_user())
-        created = (await meet.client.post(FILES, json={"filename": "a.png", "type": "background_image"})).json()
+        created = (
+            await meet.client.post(FILES, json={"filename": "a.png", "type": "background_image"})
+        ).json()
         async with httpx.AsyncClient() as browser:
-            put = await browser.put(created["policy"], content=b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
-                                    headers={"X-amz-acl": "private", "Content-Type": "image/png"})  # fmt: skip
+            put = await browser.put(
+                created["policy"],
+                content=b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+                headers={"X-amz-acl": "private", "Content-Type": "image/png"},
+            )
             assert put.status_code == 200
     response = await meet.client.post(f"{FILES}{created['id']}/upload-ended/")
     assert response.status_code == 500
