@@ -152,6 +152,9 @@ async def test_list_filters_ordering_and_pagination(files):
     assert await listed("is_creator_me=true&type=background_image&upload_state=pending") == ["c", "A!", "b"]
     assert await listed("is_creator_me=false") == []
     assert await listed("upload_state=ready") == []
+    # The frontend's query, empty values included.
+    query = "page=&page_size=&is_creator_me=true&type=&upload_state=&is_deleted="
+    assert await listed(query) == ["c", "A!", "b"]
     response = await files.meet.client.get(f"{FILES}?type=unknown")
     assert (response.status_code, response.json()) == (
         400,
