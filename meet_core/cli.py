@@ -248,9 +248,11 @@ def plugin_new(name: str, directory: Path) -> None:
 
 def _register_core_groups() -> None:
     from meet_core.demo import demo
+    from meet_core.diagnostics.cli import diagnostics_group
     from meet_core.users.cli import users_group
 
     main.add_command(demo)
+    main.add_command(diagnostics_group, name="diagnostics")
     main.add_command(users_group, name="users")
 
 

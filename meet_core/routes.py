@@ -8,4 +8,5 @@ CORE_ROUTE_MODULES = [
     "meet_core.rooms.accesses",
     "meet_core.identity.routes",
     "meet_core.users.routes",
+    "meet_core.diagnostics.routes",
 ]

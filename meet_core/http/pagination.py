@@ -54,7 +54,7 @@ def resolve_page(request: Request[Any, Any, Any], count: int, *, custom: bool) -
     """The requested page (``?page=``, ``last`` accepted); 404 "Invalid page." when out of range."""
     size = page_size(request, custom=custom)
     pages = max(1, math.ceil(count / size))
-    raw = request.query_params.get("page", "1")
+    raw = request.query_params.get("page") or "1"  # DRF: an empty ``?page=`` is the first page
     if raw == "last":
         return Page(pages, size)
     try:

@@ -6,6 +6,7 @@ plugin), so the token rules live in one place (spec/services.md §1).
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +38,7 @@ def livekit_config(
     configuration: Mapping[str, Any] | None = None,
     participant_id: str | None = None,
     color: str | None = None,
+    ttl: datetime.timedelta | None = None,
 ) -> dict[str, str]:
     """``{"url", "room", "token"}`` for ``room_name`` (a room UUID, or a slug when unregistered).
 
@@ -70,5 +72,6 @@ def livekit_config(
         color=color or generate_color(identity),
         extra_attributes=meet_hooks.token_attributes(room_name, identity, user, role) or None,
         grants_hook=lambda grants: meet_hooks.token_grants(grants, room_name, user, role),
+        ttl=ttl,
     )
     return {"url": core.livekit_api_url, "room": room_name, "token": token}

@@ -1,10 +1,11 @@
 """JSON representations of rooms, accesses and users, shaped by who is asking (spec/api.md §2.3).
 
-A room always carries ``id, name, slug, configuration, access_level`` and ``is_administrable``;
-``pin_code`` only for callers who may join; ``accesses`` (with full users) only for its
-administrators and owners; ``livekit`` for callers who may join directly (or whom a plugin's
-join decision lets in). Nothing here queries the database: callers load the role and the
-accesses first (one query each, or one for a whole page of rooms).
+A room always carries ``id, name, slug, configuration, access_level`` (exactly the old
+serializer's keys: ``is_administrable`` only on unregistered rooms, the frontend derives it from
+``accesses`` on registered ones); ``pin_code`` only for callers who may join; ``accesses``
+(with full users) only for its administrators and owners; ``livekit`` for callers who may
+join directly (or whom a plugin's join decision lets in). Nothing here queries the database:
+callers load the role and the accesses first (one query each, or one for a whole page of rooms).
 """
 
 from __future__ import annotations
@@ -81,7 +82,6 @@ async def room_payload(
             )  # fmt: skip
         else:
             payload.pop("pin_code", None)
-    payload["is_administrable"] = privileged
     return payload
 
 

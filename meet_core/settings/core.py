@@ -50,6 +50,21 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     version: str = "0.1.0"
     commit: str = ""
 
+    # --- object storage (S3 API), shared by the plugins that store media -----------------
+    # The old system's names: the files plugin (background images) and recordings read them.
+    aws_s3_endpoint_url: str | None = None
+    aws_s3_access_key_id: str | None = None
+    aws_s3_secret_access_key: str | None = None
+    aws_s3_region_name: str | None = None
+    aws_storage_bucket_name: str = "meet-media-storage"
+    aws_s3_signature_version: str = "s3v4"
+    # Seconds a presigned upload URL handed to a browser stays valid.
+    aws_s3_upload_policy_expiration: int = 60
+    # Public origin put in presigned URLs instead of AWS_S3_ENDPOINT_URL's (e.g. behind a proxy).
+    aws_s3_domain_replace: str | None = None
+    # Prefix of media URLs given to the frontend (``<MEDIA_BASE_URL>/media/<key>``).
+    media_base_url: str = ""
+
     # --- rooms and users -----------------------------------------------------------------
     allow_unsecure_user_listing: bool = False
     allow_unregistered_rooms: bool = True
@@ -160,9 +175,16 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     frontend_max_participants_for_sound: int = 5
     frontend_auto_mute_on_join_threshold: int = 50
     connection_test_enabled: bool = False
+    # The connection test (POST /diagnostics/connection/): its token's lifetime, the age past
+    # it at which `meet diagnostics clean` deletes the room, and its rate per user or IP.
+    connection_test_token_ttl_seconds: int = 300
+    connection_test_room_extra_age_seconds: int = 10
+    connection_test_throttle_rates: str = "30/minute"
 
     def __post_init__(self) -> None:
         parse_networks(self.trusted_proxies)  # ValueError -> reported at start-up
+        if self.connection_test_token_ttl_seconds <= 0:
+            raise ValueError("CONNECTION_TEST_TOKEN_TTL_SECONDS must be a positive number of seconds")
         if self.data_upload_max_memory_size <= 0:
             raise ValueError("DATA_UPLOAD_MAX_MEMORY_SIZE must be a positive number of bytes")
 

@@ -45,6 +45,7 @@ ERRORS = {
     ("post", "/rooms/{room_key}/start-subtitle"): {"403": {"Detail"}, "502": {"Detail", "ActionError"}},
     ("post", "/rooms/webhooks-livekit"): {"401": {"WebhookStatus"}, "422": {"WebhookStatus"}},
     ("post", "/rooms/creation-callback"): {"429": {"Detail"}},
+    ("post", "/diagnostics/connection"): {"404": {"Detail"}, "429": {"Detail"}},
 }
 
 

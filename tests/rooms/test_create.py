@@ -32,14 +32,12 @@ async def test_creator_becomes_owner_and_gets_owner_view(meet_app, decode):
     body = response.json()
     assert list(body) == [
         "id", "name", "slug", "configuration", "access_level", "pin_code", "accesses", "livekit",
-        "is_administrable",
     ]  # fmt: skip
     assert body["name"] == "Team Sync"
     assert body["slug"] == "team-sync"
     assert body["configuration"] == {}
     assert body["access_level"] == "public"
     assert body["pin_code"] is None
-    assert body["is_administrable"] is True
     [access] = body["accesses"]
     assert access["role"] == "owner"
     assert access["user"]["id"] == str(user.id)
