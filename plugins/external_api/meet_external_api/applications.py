@@ -40,7 +40,11 @@ def draw(length: int) -> str:
 
 @functools.cache
 def _hasher() -> PasswordHasher:
-    return PasswordHasher()
+    """argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): client secrets are
+    long random strings, so the hash guards a leaked table rather than weak passwords, and
+    the token endpoint stays cheap (each request verifies once). Hashes carry their own
+    parameters: raising these later still verifies the old ones."""
+    return PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
 
 def hash_secret(secret: str) -> str:
