@@ -141,7 +141,7 @@ async def init_session(request: Request[Any, Any, Any]) -> Response[dict[str, st
     sid, transit = secrets.token_urlsafe(size), secrets.token_urlsafe(size)
     session = {
         "state": "pending",
-        "expires_at": int(time.time()) + config.addons_session_ttl,
+        "expires_at": time.time() + config.addons_session_ttl,
         "transit_token": transit,
     }
     valkey = pipelined_valkey(request)
@@ -187,7 +187,8 @@ async def poll_session(request: Request[Any, Any, Any]) -> Response[dict[str, An
     if raw is None:
         raise _detail(404, SESSION_NOT_FOUND)
     data = _decode(raw)
-    if data is None or not isinstance(data.get("expires_at"), int) or data["expires_at"] < time.time():
+    expires_at = data.get("expires_at") if data is not None else None
+    if data is None or not isinstance(expires_at, int | float) or expires_at < time.time():
         raise _detail(400, INVALID_SESSION)
     if data.get("state") == "pending":
         return Response({"state": "pending"}, status_code=202)
@@ -223,11 +224,11 @@ async def exchange_session(request: Request[Any, Any, Any], current_user: User) 
     session_key = _session_key(config, sid.decode() if isinstance(sid, bytes) else str(sid))
     authenticated = {
         "state": "authenticated",
-        "expires_at": int(time.time()) + config.addons_session_ttl,
+        "expires_at": time.time() + config.addons_session_ttl,
         "access_token": addons_token(config, current_user.id),
     }
     outcome = await valkey.run_script(
-        AUTHENTICATE, [session_key], [transit, int(time.time()), json.dumps(authenticated)]
+        AUTHENTICATE, [session_key], [transit, repr(time.time()), json.dumps(authenticated)]
     )
     if outcome == b"missing":
         raise _detail(404, SESSION_NOT_FOUND)
