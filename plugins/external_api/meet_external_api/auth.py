@@ -9,7 +9,6 @@ introspection) is not provided (docs/compatibility.md).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +133,3 @@ def require_scope(caller: Caller, scope: str) -> None:
         raise permission_denied("Insufficient permissions.")
     if scope not in caller.scopes:
         raise permission_denied(f"Insufficient permissions. Required scope: {scope}")
-
-
-def caller_user_id(caller: Caller) -> uuid.UUID:
-    return caller.user.id

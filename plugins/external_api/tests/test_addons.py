@@ -41,7 +41,9 @@ async def test_the_whole_flow(kit):
     await meet.login(user)
     async with meet.new_client() as addon:
         sid, init = await _init(addon)
-        assert init["csrf_token"] == hmac.new(kit.CSRF_SECRET.encode(), sid.encode(), hashlib.sha256).hexdigest()
+        assert (
+            init["csrf_token"] == hmac.new(kit.CSRF_SECRET.encode(), sid.encode(), hashlib.sha256).hexdigest()
+        )
         pending = await _poll(addon, sid, init["csrf_token"])
         assert pending.status_code == 202
         assert pending.json() == {"state": "pending"}
@@ -161,8 +163,8 @@ async def test_an_expired_addons_token(kit):
     meet = await kit.app()
     user = await meet.create_user()
     now = int(time.time())
-    claims = {"iat": now - 100, "exp": now - 1, "user_id": str(user.id), "iss": "lasuite-meet", "aud": "addons",
-              "scope": "rooms:create"}  # fmt: skip
+    claims = {"iat": now - 100, "exp": now - 1, "user_id": str(user.id), "iss": "lasuite-meet",
+              "aud": "addons", "scope": "rooms:create"}  # fmt: skip
     token = jwt.encode(claims, kit.ADDONS_KEY, algorithm="HS256")
     response = await meet.client.post(kit.ROOMS_URL, json={}, headers=kit.bearer(token))
     assert (response.status_code, response.json()) == (401, {"detail": "Token expired."})

@@ -30,16 +30,22 @@ def test_create_prints_the_secret_once_as_json(meet_cli):
 
     # Drawn secrets: 128 letters and digits, different each time.
     drawn = [
-        json.loads(meet_cli("applications", "create", f"App {i}", "--json", plugins="external_api").splitlines()[-1])
+        json.loads(
+            meet_cli("applications", "create", f"App {i}", "--json", plugins="external_api").splitlines()[-1]
+        )
         for i in range(2)
     ]
     assert all(len(c["client_secret"]) == 128 and c["client_secret"].isalnum() for c in drawn)
     assert drawn[0]["client_secret"] != drawn[1]["client_secret"]
 
     assert "deactivated" in meet_cli("applications", "deactivate", row["id"], plugins="external_api")
-    assert "activated" in meet_cli("applications", "activate", credentials["client_id"], plugins="external_api")
+    assert "activated" in meet_cli(
+        "applications", "activate", credentials["client_id"], plugins="external_api"
+    )
     rotated = json.loads(
-        meet_cli("applications", "rotate-secret", row["id"], "--json", plugins="external_api").splitlines()[-1]
+        meet_cli("applications", "rotate-secret", row["id"], "--json", plugins="external_api").splitlines()[
+            -1
+        ]
     )
     assert rotated["client_id"] == credentials["client_id"]
     assert rotated["client_secret"] != credentials["client_secret"]
@@ -47,14 +53,18 @@ def test_create_prints_the_secret_once_as_json(meet_cli):
 
 def test_cli_refusals(meet_cli):
     meet_cli("db", "upgrade", plugins="external_api")
-    bad_scope = meet_cli("applications", "create", "X", "--scope", "admin", plugins="external_api", expect_exit=2)
+    bad_scope = meet_cli(
+        "applications", "create", "X", "--scope", "admin", plugins="external_api", expect_exit=2
+    )
     assert "admin" in bad_scope
     bad_domain = meet_cli("applications", "create", "X", "--domain", "not a domain", plugins="external_api",
                           expect_exit=1)  # fmt: skip
     assert "not a valid domain" in bad_domain
     unknown = meet_cli("applications", "deactivate", "nope", plugins="external_api", expect_exit=1)
     assert "no application" in unknown
-    assert "No such command 'applications'" in meet_cli("applications", "list", plugins="lobby", expect_exit=2)
+    assert "No such command 'applications'" in meet_cli(
+        "applications", "list", plugins="lobby", expect_exit=2
+    )
 
 
 def test_the_migration_lineage_builds_the_plugin_tables(meet_cli, empty_database):

@@ -28,7 +28,9 @@ async def test_the_old_flag_enables_the_installed_plugin(kit, meet_app):
 
 
 async def test_meet_plugins_without_it_ignores_the_old_flag(kit, meet_app):
-    meet = await meet_app(env={**kit.ENV, "EXTERNAL_API_ENABLED": "true", "MEET_PLUGINS": "lobby"}, plugins=None)
+    meet = await meet_app(
+        env={**kit.ENV, "EXTERNAL_API_ENABLED": "true", "MEET_PLUGINS": "lobby"}, plugins=None
+    )
     assert (await meet.client.post(kit.TOKEN_URL, json={})).status_code == 404
 
 

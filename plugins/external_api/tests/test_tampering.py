@@ -61,7 +61,9 @@ async def test_forged_tokens_are_401(kit, change, detail):
     user = await meet.create_user()
     claims = kit.claims_of(await kit.token_for(meet, registered, user))
     # The untouched claims, re-signed, work: the refusal comes from the change alone.
-    assert (await meet.client.get(kit.ROOMS_URL, headers=kit.bearer(_forge(kit, claims, None)))).status_code == 200
+    assert (
+        await meet.client.get(kit.ROOMS_URL, headers=kit.bearer(_forge(kit, claims, None)))
+    ).status_code == 200
     response = await meet.client.get(kit.ROOMS_URL, headers=kit.bearer(_forge(kit, claims, change)))
     assert response.status_code == 401
     assert response.json() == {"detail": detail}
@@ -100,8 +102,8 @@ async def test_an_addons_token_is_not_an_application_token_and_back(kit):
     meet = await kit.app(ADDONS_ENABLED="false")
     user = await meet.create_user()
     now = int(time.time())
-    addons_like = {"iat": now, "exp": now + 60, "user_id": str(user.id), "iss": "lasuite-meet", "aud": "addons",
-                   "scope": "rooms:list"}  # fmt: skip
+    addons_like = {"iat": now, "exp": now + 60, "user_id": str(user.id), "iss": "lasuite-meet",
+                   "aud": "addons", "scope": "rooms:list"}  # fmt: skip
     token = jwt.encode(addons_like, kit.ADDONS_KEY, algorithm="HS256")
     response = await meet.client.get(kit.ROOMS_URL, headers=kit.bearer(token))
     assert response.status_code == 401  # add-ons off: nobody accepts it

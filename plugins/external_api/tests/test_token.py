@@ -149,7 +149,9 @@ async def test_an_unknown_user_is_created_provisional_when_allowed(kit):
     assert response.status_code == 200, response.text
     async with session_maker(meet.app)() as session:
         users = list(
-            (await session.execute(select(User).where(func.lower(User.email) == "newcomer@example.com"))).scalars()
+            (
+                await session.execute(select(User).where(func.lower(User.email) == "newcomer@example.com"))
+            ).scalars()
         )
     assert len(users) == 1
     assert users[0].sub is None
@@ -173,7 +175,12 @@ async def test_an_inactive_user_gets_no_token(kit):
     ("content", "content_type", "status", "body"),
     [
         (b"{", "application/json", 400, None),
-        (b"[1, 2]", "application/json", 400, {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+        (
+            b"[1, 2]",
+            "application/json",
+            400,
+            {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]},
+        ),
         (b"{}", "application/json", 400, None),
         (b"client_id=a&client_secret=%FF", "application/x-www-form-urlencoded", 400, None),
         (b"\xff\xfe", "application/x-www-form-urlencoded", 400, {"detail": "Form body is not valid UTF-8."}),
@@ -192,7 +199,8 @@ async def test_malformed_bodies_are_4xx_never_500(kit, content, content_type, st
 async def test_field_errors(kit):
     meet = await kit.app()
     response = await meet.client.post(
-        kit.TOKEN_URL, json={"client_id": " ", "client_secret": None, "grant_type": "password", "scope": ["x"]}
+        kit.TOKEN_URL,
+        json={"client_id": " ", "client_secret": None, "grant_type": "password", "scope": ["x"]},
     )
     assert response.status_code == 400
     assert response.json() == {
@@ -221,7 +229,8 @@ async def test_token_requests_are_throttled(kit):
     registered = await kit.register(meet)
     user = await meet.create_user()
     statuses = [
-        (await kit.request_token(meet, registered, user.email, client_secret="wrong")).status_code for _ in range(4)
+        (await kit.request_token(meet, registered, user.email, client_secret="wrong")).status_code
+        for _ in range(4)
     ]
     assert statuses == [401, 401, 401, 429]
     response = await kit.request_token(meet, registered, user.email)
