@@ -42,14 +42,15 @@ from meet_core.rooms.lookup import (
     require_privileged,
 )
 from meet_core.rooms.models import PRIVILEGED_ROLES, AccessLevel, ResourceAccess, Role, Room
-from meet_core.rooms.service import read_room
+from meet_core.rooms.schemas import RoomInput, validate_room_input
+from meet_core.rooms.service import create_room, read_room
 from meet_core.settings import Settings
 from meet_core.state import hooks, livekit_api, pipelined_valkey, settings, valkey_client
 from meet_core.throttle import THROTTLE_LUA, Throttle, client_ip, count_hit, parse_rate, throttled
 from meet_core.users.models import User
 
 #: The plugin API's version, ``MAJOR.MINOR`` (see :func:`require`).
-VERSION = "1.0"
+VERSION = "1.1"
 
 
 class ApiVersionError(ImportError):
@@ -104,6 +105,7 @@ __all__ = [
     "ResourceAccess",
     "Role",
     "Room",
+    "RoomInput",
     "Script",
     "Settings",
     "Throttle",
@@ -112,6 +114,7 @@ __all__ = [
     "client_ip",
     "cookie",
     "count_hit",
+    "create_room",
     "database_sessions",
     "envelope",
     "error_responses",
@@ -146,5 +149,6 @@ __all__ = [
     "resolve_page",
     "settings",
     "throttled",
+    "validate_room_input",
     "valkey_client",
 ]

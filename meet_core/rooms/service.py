@@ -259,15 +259,23 @@ async def create_room(
     user: User,
     data: RoomInput,
     callback_id: Any = None,
+    *,
+    user_defaults: bool = True,
 ) -> Room:
-    """A new room owned by ``user``; the user's defaults fill what the body left out."""
+    """A new room owned by ``user``; the user's defaults fill what the body left out.
+
+    ``user_defaults=False`` ignores the user's preferences (the external API, services.md §8.5):
+    the core's default access level and an empty configuration then fill the gaps.
+    """
     assert isinstance(data.name, str)
     slug = await checked_slug(db_session, data.name)
     access_level = data.access_level
     if access_level is msgspec.UNSET:
-        access_level = user.default_room_access_level or core_settings(request).resource_default_access_level
+        preferred = user.default_room_access_level if user_defaults else None
+        access_level = preferred or core_settings(request).resource_default_access_level
     configuration = data.configuration
-    if (configuration is msgspec.UNSET or configuration == {}) and user.default_room_configuration:
+    omitted = configuration is msgspec.UNSET or configuration == {}
+    if user_defaults and omitted and user.default_room_configuration:
         configuration = dict(user.default_room_configuration)
     room = Room(
         name=data.name,

@@ -73,8 +73,8 @@ def test_each_app_has_its_own_plugin_manager_and_instances() -> None:
 def test_enabled_plugin_not_installed_names_its_distribution_by_convention() -> None:
     with pytest.raises(PluginError, match="pip install meet-plugin-recording"):
         build_plugin_manager(core({"MEET_PLUGINS": "recording"}), env={})
-    with pytest.raises(PluginError, match=r"pip install meet-plugin-external-api .*installed plugins: "):
-        build_plugin_manager(core({"MEET_PLUGINS": "+external_api"}), env={})
+    with pytest.raises(PluginError, match=r"pip install meet-plugin-video-wall .*installed plugins: "):
+        build_plugin_manager(core({"MEET_PLUGINS": "+video_wall"}), env={})
     build_plugin_manager(core({"MEET_PLUGINS": "-recording"}), env={})  # removing one is harmless
 
 
