@@ -245,7 +245,7 @@ async def recording_not_allowed(request: Request[Any, Any, Any], current_user: U
 )
 async def media_auth(
     request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User
-) -> Response[str]:
+) -> Response[bytes]:
     """nginx ``auth_request``: may the caller download this file? SigV4 headers for the bucket."""
     service = state_service(request)
     original = request.headers.get("x-original-url")
@@ -271,7 +271,7 @@ async def media_auth(
     if not abilities(recording, role)["retrieve"] or recording.status not in SAVED:
         raise permission_denied()
     headers = storage.signed_get_headers(service.config, service.key(recording))
-    return Response("authorized", headers=headers, media_type="application/json")
+    return Response(b'"authorized"', headers=headers, media_type="application/json")
 
 
 # ---------------------------------------------------------------------------- storage hook

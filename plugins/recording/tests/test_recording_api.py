@@ -33,7 +33,12 @@ async def test_list_shows_the_callers_recordings_newest_first(kit) -> None:
     assert body["count"] == 2 and body["next"] is None and body["previous"] is None
     assert [r["id"] for r in body["results"]] == [str(second.id), str(first.id)]
     item = body["results"][0]
-    assert item["room"] == {"id": str(room.id), "name": room.name, "slug": room.slug, "access_level": "public"}
+    assert item["room"] == {
+        "id": str(room.id),
+        "name": room.name,
+        "slug": room.slug,
+        "access_level": "public",
+    }
     assert item["key"] == f"recordings/{second.id}.ogg" and item["mode"] == "transcript"
     assert item["status"] == "saved" and item["options"] == {"language": "fr"} and item["is_expired"] is False
     created = datetime.datetime.fromisoformat(item["created_at"].replace("Z", "+00:00"))
