@@ -213,3 +213,22 @@ async def test_the_database_refuses_a_second_recording_in_progress(kit) -> None:
     async with maker() as session:
         session.add(Recording(room_id=other.id, status="active"))
         await session.commit()
+
+
+async def test_metadata_collector_dispatch_and_its_removal(kit) -> None:
+    meet = await kit.app(METADATA_COLLECTOR_ENABLED="true", RECORDING_STORAGE_EVENT_ENABLE="true")
+    room, _ = await kit.room_with_owner(meet)
+    assert (await kit.start(meet, room, options={"collect_metadata": True})).status_code == 201
+    [recording] = await kit.recordings(meet)
+    call = kit.livekit.last_call("CreateDispatch").request
+    assert (call.agent_name, call.room, call.metadata) == (
+        "metadata-collector",
+        str(room.id),
+        str(recording.id),
+    )
+    dispatch_id = recording.options["metadata_collector_dispatch_id"]
+    [dispatch] = kit.livekit.dispatches(str(room.id))
+    assert dispatch.id == dispatch_id
+    info = {"egressId": recording.worker_id, "roomName": str(room.id), "status": "EGRESS_COMPLETE"}
+    await kit.webhook(meet, "egress_ended", egress_info=info)
+    assert kit.livekit.dispatches(str(room.id)) == []
