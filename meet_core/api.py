@@ -29,6 +29,8 @@ from meet_core.identity.sessions import provide_user
 from meet_core.livekit.color import generate_color
 from meet_core.meeting.access import livekit_room_name, privileged_room, read_privileged_room
 from meet_core.meeting.livekit_participants import LiveKitFailure, is_in_meeting
+from meet_core.meeting.mail import MailError, build_message
+from meet_core.meeting.mail import send as send_mail
 from meet_core.pipelined_valkey import PipelinedValkey, Script
 from meet_core.plugins.hookspecs import hookimpl, hookspec
 from meet_core.plugins.manager import PluginError
@@ -98,6 +100,7 @@ __all__ = [
     "JoinDecision",
     "LiveKitCaller",
     "LiveKitFailure",
+    "MailError",
     "Message",
     "Page",
     "PipelinedValkey",
@@ -110,6 +113,7 @@ __all__ = [
     "Settings",
     "Throttle",
     "User",
+    "build_message",
     "can_join_directly",
     "client_ip",
     "cookie",
@@ -147,6 +151,7 @@ __all__ = [
     "require",
     "require_privileged",
     "resolve_page",
+    "send_mail",
     "settings",
     "throttled",
     "validate_room_input",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -56,6 +56,8 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     aws_s3_access_key_id: str | None = None
     aws_s3_secret_access_key: str | None = None
     aws_s3_region_name: str | None = None
+    #: Temporary credentials: sent as ``X-Amz-Security-Token`` (signed requests, egress uploads).
+    aws_session_token: Annotated[str | None, msgspec.Meta(extra={"secret": True})] = None
     aws_storage_bucket_name: str = "meet-media-storage"
     aws_s3_signature_version: str = "s3v4"
     # Seconds a presigned upload URL handed to a browser stays valid.

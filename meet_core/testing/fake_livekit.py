@@ -269,6 +269,7 @@ class FakeLiveKit:
             self._rules: dict[str, sip.SIPDispatchRuleInfo] = {}
             self._trunks: dict[str, sip.SIPInboundTrunkInfo] = {}
             self._dispatches: dict[str, ad.AgentDispatch] = {}
+            self._stop_status: int | None = None
 
     # -- state helpers for tests ----------------------------------------------------------
 
@@ -336,6 +337,12 @@ class FakeLiveKit:
         with self._lock:
             self._egresses[egress_id].status = status
             self._egresses[egress_id].updated_at = time.time_ns()
+
+    def set_stop_status(self, status: int | None) -> None:
+        """Make StopEgress answer (and store) ``status`` instead of ``EGRESS_ENDING`` (e.g.
+        ``EGRESS_ABORTED`` for an egress stopped before it recorded anything); None: back to normal."""
+        with self._lock:
+            self._stop_status = status
 
     def add_dispatch(self, room: str, agent_name: str, job_statuses: Iterable[int] = ()) -> ad.AgentDispatch:
         """Store an agent dispatch as if created earlier, with one job per ``JobStatus`` given
@@ -585,7 +592,8 @@ class FakeLiveKit:
                 "failed_precondition",
                 f"egress with status {eg.EgressStatus.Name(info.status)} cannot be stopped",
             )
-        info.status, info.updated_at = eg.EGRESS_ENDING, time.time_ns()
+        status = eg.EGRESS_ENDING if self._stop_status is None else self._stop_status
+        info.status, info.updated_at = status, time.time_ns()  # type: ignore[assignment]
         return _copy(info)
 
     # -- SIP -------------------------------------------------------------------------------------

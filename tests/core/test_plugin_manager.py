@@ -71,11 +71,11 @@ def test_each_app_has_its_own_plugin_manager_and_instances() -> None:
 
 
 def test_enabled_plugin_not_installed_names_its_distribution_by_convention() -> None:
-    with pytest.raises(PluginError, match="pip install meet-plugin-recording"):
-        build_plugin_manager(core({"MEET_PLUGINS": "recording"}), env={})
+    with pytest.raises(PluginError, match="pip install meet-plugin-whiteboard"):
+        build_plugin_manager(core({"MEET_PLUGINS": "whiteboard"}), env={})
     with pytest.raises(PluginError, match=r"pip install meet-plugin-video-wall .*installed plugins: "):
         build_plugin_manager(core({"MEET_PLUGINS": "+video_wall"}), env={})
-    build_plugin_manager(core({"MEET_PLUGINS": "-recording"}), env={})  # removing one is harmless
+    build_plugin_manager(core({"MEET_PLUGINS": "-whiteboard"}), env={})  # removing one is harmless
 
 
 def test_a_plugin_class_without_a_name_is_a_clear_error() -> None:
@@ -125,7 +125,7 @@ def test_meet_plugins_command_says_why_each_plugin_is_on_or_off(
 
 def test_serve_refuses_to_start_with_a_missing_plugin(tmp_path) -> None:
     env = {
-        "MEET_PLUGINS": "recording",
+        "MEET_PLUGINS": "whiteboard",
         "MEET_DATA_DIR": str(tmp_path),
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(ROOT),
@@ -138,7 +138,7 @@ def test_serve_refuses_to_start_with_a_missing_plugin(tmp_path) -> None:
         timeout=60,
     )
     assert done.returncode != 0
-    assert "pip install meet-plugin-recording" in done.stderr
+    assert "pip install meet-plugin-whiteboard" in done.stderr
 
 
 def test_misspelt_hooks_and_wrappers_are_refused() -> None:

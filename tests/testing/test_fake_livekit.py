@@ -259,6 +259,24 @@ async def test_egress_round_trip(lk: FakeLiveKit, client: api.LiveKitAPI) -> Non
     assert err.value.code == "not_found"
 
 
+async def test_stop_egress_answers_a_forced_status(lk: FakeLiveKit, client: api.LiveKitAPI) -> None:
+    request = api.RoomCompositeEgressRequest(room_name="r1", audio_only=True)
+    first = await client.egress.start_room_composite_egress(request)
+    lk.set_stop_status(api.EgressStatus.EGRESS_ABORTED)
+    stopped = await client.egress.stop_egress(api.StopEgressRequest(egress_id=first.egress_id))
+    assert stopped.status == api.EgressStatus.EGRESS_ABORTED
+    assert lk.egress(first.egress_id).status == api.EgressStatus.EGRESS_ABORTED
+    lk.set_stop_status(None)
+    second = await client.egress.start_room_composite_egress(request)
+    stopped = await client.egress.stop_egress(api.StopEgressRequest(egress_id=second.egress_id))
+    assert stopped.status == api.EgressStatus.EGRESS_ENDING
+    lk.set_stop_status(api.EgressStatus.EGRESS_COMPLETE)
+    lk.reset()
+    third = await client.egress.start_room_composite_egress(request)
+    stopped = await client.egress.stop_egress(api.StopEgressRequest(egress_id=third.egress_id))
+    assert stopped.status == api.EgressStatus.EGRESS_ENDING  # reset forgets the forced status
+
+
 async def test_sip_round_trip(lk: FakeLiveKit, client: api.LiveKitAPI) -> None:
     trunk = await client.sip.create_inbound_trunk(
         api.CreateSIPInboundTrunkRequest(trunk=api.SIPInboundTrunkInfo(name="t", numbers=["+33100"]))
