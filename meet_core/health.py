@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import MediaType, Request, Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +23,9 @@ async def _check(coro: Any) -> str:
 
 
 @get("/__heartbeat__", include_in_schema=False)
-async def heartbeat(request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[dict[str, Any]]:
+async def heartbeat(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> Response[dict[str, Any]]:
     """200 when the database and Valkey answer, else 503 naming the part that failed."""
     checks = {
         "database": await _check(db_session.execute(text("SELECT 1"))),

@@ -15,6 +15,7 @@ from collections.abc import Awaitable
 from typing import Any, cast
 
 from litestar import Request, post
+from litestar.di import NamedDependency
 from litestar.response import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,7 +55,9 @@ def _invalid(description: str) -> ApiError:
 
 
 @post(f"{API_PREFIX}/backchannel-logout", include_in_schema=False, status_code=204)
-async def backchannel_logout(request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[None]:
+async def backchannel_logout(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> Response[None]:
     """End the sessions named by the provider's logout token (see the module docstring)."""
     token: Any = None
     if request.headers.get("content-type", "").startswith(

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from litestar import Request, get, route
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.response import Redirect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -127,7 +128,7 @@ async def _take_state(request: Request[Any, Any, Any], state: str | None) -> dic
 
 
 @get(f"{API_PREFIX}/callback", include_in_schema=False)
-async def callback(request: Request[Any, Any, Any], db_session: AsyncSession) -> Redirect:
+async def callback(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Redirect:
     """Finish the login started by ``authenticate`` (see the module docstring)."""
     core = core_settings(request)
     params = request.query_params

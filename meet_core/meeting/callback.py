@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
+from litestar.di import NamedDependency
 
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
@@ -32,7 +33,9 @@ from meet_core.users.models import User
     dependencies=request_body(CreationCallbackBody),
     responses=error_responses(400, 403, 415, 429, 503),
 )
-async def room_creation_callback(request: Request[Any, Any, Any], user: User | None) -> dict[str, Any]:
+async def room_creation_callback(
+    request: Request[Any, Any, Any], user: NamedDependency[User | None]
+) -> dict[str, Any]:
     """The room created with this ``callback_id`` (``{"slug": ...}``), or ``{}``; read once."""
     if user is None:
         rate = core_settings(request).creation_callback_throttle_rates

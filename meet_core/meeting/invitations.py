@@ -14,6 +14,8 @@ from typing import Any
 import jinja2
 from email_validator import EmailNotValidError, validate_email
 from litestar import Request, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.http import API_PREFIX
@@ -164,7 +166,10 @@ def render_invitation(
     responses=error_responses(400, 401, 403, 404, 415, 502, 503),
 )
 async def invite(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: str
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
+    room_key: FromPath[str],
 ) -> dict[str, str]:
     """Email an invitation to join the room to every address of ``emails``."""
     room = await privileged_room(db_session, room_key, current_user)

@@ -18,6 +18,8 @@ import json
 from typing import Any
 
 from litestar import Request, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,7 +72,7 @@ _EITHER = Detail | ActionError
     responses=error_responses(400, 403, 404, 415, 502, 503, shapes={403: _EITHER, 404: _EITHER}),
 )
 async def mute_participant(
-    request: Request[Any, Any, Any], db_session: AsyncSession, room_key: str
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], room_key: FromPath[str]
 ) -> dict[str, str]:
     """Mute one published track of a participant."""
     caller = None
@@ -134,7 +136,10 @@ def _check_attributes(data: dict[str, Any], errors: dict[str, Any]) -> Any:
     responses=error_responses(400, 401, 403, 404, 415, 502, 503, shapes={404: _EITHER}),
 )
 async def update_participant(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: str
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
+    room_key: FromPath[str],
 ) -> dict[str, str]:
     """Update a participant's metadata, attributes, permission and/or name."""
     room = await privileged_room(db_session, room_key, current_user)
@@ -181,7 +186,10 @@ async def update_participant(
     responses=error_responses(400, 401, 403, 404, 415, 502, 503, shapes={404: _EITHER}),
 )
 async def remove_participant(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: str
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
+    room_key: FromPath[str],
 ) -> dict[str, str]:
     """Disconnect a participant (not a ban: their token stays valid) and forget their admission."""
     room = await privileged_room(db_session, room_key, current_user)
@@ -209,7 +217,10 @@ async def remove_participant(
     responses=error_responses(400, 401, 403, 404, 415, 502, 503, shapes={403: _EITHER, 404: _EITHER}),
 )
 async def update_participant_role(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: str
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
+    room_key: FromPath[str],
 ) -> dict[str, Any]:
     """Make a connected participant a member or an administrator of the room."""
     room = await privileged_room(db_session, room_key, current_user)
@@ -238,7 +249,7 @@ async def update_participant_role(
     responses=error_responses(400, 403, 404, 415, 502, 503, shapes={404: _EITHER}),
 )
 async def toggle_hand(
-    request: Request[Any, Any, Any], db_session: AsyncSession, room_key: str
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], room_key: FromPath[str]
 ) -> dict[str, str]:
     """Set the caller's ``handRaisedAt`` attribute to now (raised) or ``""`` (lowered)."""
     room, caller = await participant_room(request, db_session, room_key)
@@ -262,7 +273,9 @@ async def toggle_hand(
     dependencies=request_body(bodies.RenameBody),
     responses=error_responses(400, 403, 404, 415, 502, 503, shapes={403: _EITHER, 404: _EITHER}),
 )
-async def rename(request: Request[Any, Any, Any], db_session: AsyncSession, room_key: str) -> dict[str, str]:
+async def rename(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], room_key: FromPath[str]
+) -> dict[str, str]:
     """Change the caller's LiveKit display name.
 
     Unlike the old system, logged-in users may not when

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, delete, get, patch, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -155,7 +156,9 @@ async def _taken(
     responses=error_responses(401, 404, 503),
 )
 async def list_accesses(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
 ) -> dict[str, Any]:
     """Every access of the rooms where the caller is administrator or owner, newest first."""
     administered = select(ResourceAccess.resource_id).where(
@@ -183,7 +186,9 @@ async def list_accesses(
     responses=error_responses(400, 401, 403, 415, 503),
 )
 async def create_access(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
 ) -> dict[str, Any]:
     """Administrators and owners add members and administrators; only owners add owners."""
     body = await read_json_object(request)
@@ -205,7 +210,7 @@ async def create_access(
 
 @get(ACCESS, summary="Retrieve an access", tags=TAGS, responses=error_responses(400, 401, 403, 404, 503))
 async def retrieve_access(
-    db_session: AsyncSession, current_user: User, access_id: FromPath[str]
+    db_session: NamedDependency[AsyncSession], current_user: NamedDependency[User], access_id: FromPath[str]
 ) -> dict[str, Any]:
     """Administrators and owners of its room only (403 otherwise, not 404)."""
     access = await _get_access_or_404(db_session, access_id)
@@ -251,7 +256,10 @@ async def _update(
     responses=error_responses(400, 401, 403, 404, 415, 503),
 )
 async def update_access(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, access_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
+    access_id: FromPath[str],
 ) -> dict[str, Any]:
     """``user`` and ``resource`` are required but kept; owners' rules apply to ``role``."""
     return await _update(request, db_session, current_user, access_id, partial=False)
@@ -265,7 +273,10 @@ async def update_access(
     responses=error_responses(400, 401, 403, 404, 415, 503),
 )
 async def partial_update_access(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, access_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
+    access_id: FromPath[str],
 ) -> dict[str, Any]:
     """Like PUT, with every key optional."""
     return await _update(request, db_session, current_user, access_id, partial=True)
@@ -279,7 +290,10 @@ async def partial_update_access(
     responses=error_responses(400, 401, 403, 404, 503),
 )
 async def delete_access(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, access_id: FromPath[str]
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
+    access_id: FromPath[str],
 ) -> None:
     """An owner's access only by that owner; others by the room's administrators and owners."""
     access = await _get_access_or_404(db_session, access_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, delete, get, patch, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +42,9 @@ TAGS = ["rooms"]
 
 @get(ROOMS, summary="List the caller's rooms", tags=TAGS, responses=error_responses(400, 404, 503))
 async def list_rooms(
-    request: Request[Any, Any, Any], db_session: AsyncSession, user: User | None
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    user: NamedDependency[User | None],
 ) -> dict[str, Any]:
     """Rooms where the caller has any access, by name, each with the caller's extras; anonymous: empty."""
     if user is None:
@@ -65,7 +68,9 @@ async def list_rooms(
     responses=error_responses(400, 401, 403, 415, 503),
 )
 async def create_room(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
 ) -> dict[str, Any]:
     """A new room owned by the caller (201, owner view); ``callback_id`` hands its slug to a poller."""
     body = await read_json_object(request)
@@ -123,7 +128,10 @@ async def _update(
     responses=error_responses(400, 401, 403, 404, 415, 503),
 )
 async def update_room(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
+    room_key: FromPath[str],
 ) -> dict[str, Any]:
     """Administrators and owners; ``name`` required; a new name is a new slug."""
     return await _update(request, db_session, current_user, room_key, partial=False)
@@ -137,7 +145,10 @@ async def update_room(
     responses=error_responses(400, 401, 403, 404, 415, 503),
 )
 async def partial_update_room(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
+    room_key: FromPath[str],
 ) -> dict[str, Any]:
     """Administrators and owners; only the keys sent change."""
     return await _update(request, db_session, current_user, room_key, partial=True)
@@ -151,7 +162,10 @@ async def partial_update_room(
     responses=error_responses(400, 401, 403, 404, 503),
 )
 async def delete_room(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User, room_key: FromPath[str]
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
+    room_key: FromPath[str],
 ) -> None:
     """Owners only (administrators get 403); accesses and recordings go with the room."""
     room, role = await get_room_and_role_or_404(db_session, room_key, current_user)

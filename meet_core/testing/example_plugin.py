@@ -22,6 +22,7 @@ import click
 import msgspec
 from litestar import Litestar, Request, get
 from litestar.config.app import AppConfig
+from litestar.di import NamedDependency
 from litestar.plugins import InitPlugin
 from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,7 +115,7 @@ class ExamplePlugin:
             }
 
         @get("/api/v1.0/example/notes")
-        async def notes(db_session: AsyncSession) -> list[str]:
+        async def notes(db_session: NamedDependency[AsyncSession]) -> list[str]:
             model = note_model()
             db_session.add(model(text=f"note-{uuid.uuid4().hex[:6]}"))
             await db_session.flush()

@@ -10,6 +10,8 @@ import uuid
 from typing import Any
 
 from litestar import Request, get, patch, put, route
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from sqlalchemy import false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +35,9 @@ def _like_pattern(text: str) -> str:
 
 @get(_USERS, summary="List users", tags=["users"], responses=error_responses(400, 401, 404, 503))
 async def list_users(
-    request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession
+    request: Request[Any, Any, Any],
+    current_user: NamedDependency[User],
+    db_session: NamedDependency[AsyncSession],
 ) -> dict[str, Any]:
     """Empty unless ``ALLOW_UNSECURE_USER_LISTING``; ``?q=`` filters on the email; newest first."""
     query = select(User)
@@ -52,7 +56,7 @@ async def list_users(
 
 
 @get(f"{_USERS}/me", summary="The logged-in user", tags=["users"], responses=error_responses(401, 503))
-async def get_me(current_user: User) -> dict[str, Any]:
+async def get_me(current_user: NamedDependency[User]) -> dict[str, Any]:
     """The caller (401 with ``WWW-Authenticate: Session`` when anonymous)."""
     return user_json(current_user)
 
@@ -79,7 +83,10 @@ _UPDATE_ERRORS = error_responses(400, 401, 403, 404, 415, 503)
     responses=_UPDATE_ERRORS,
 )
 async def update_user(
-    request: Request[Any, Any, Any], user_id: str, current_user: User, db_session: AsyncSession
+    request: Request[Any, Any, Any],
+    user_id: FromPath[str],
+    current_user: NamedDependency[User],
+    db_session: NamedDependency[AsyncSession],
 ) -> dict[str, Any]:
     """Change your own timezone, language and room defaults; other users are 403."""
     return await _update(request, user_id, current_user, db_session)
@@ -93,7 +100,10 @@ async def update_user(
     responses=_UPDATE_ERRORS,
 )
 async def partial_update_user(
-    request: Request[Any, Any, Any], user_id: str, current_user: User, db_session: AsyncSession
+    request: Request[Any, Any, Any],
+    user_id: FromPath[str],
+    current_user: NamedDependency[User],
+    db_session: NamedDependency[AsyncSession],
 ) -> dict[str, Any]:
     """Like PUT, with every key optional."""
     return await _update(request, user_id, current_user, db_session)
@@ -118,7 +128,7 @@ def _not_allowed(request: Request[Any, Any, Any], allowed: str) -> None:
 
 
 @route(_USERS, http_method=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False, opt={UNROUTED: True})
-async def users_not_allowed(request: Request[Any, Any, Any], current_user: User) -> None:
+async def users_not_allowed(request: Request[Any, Any, Any], current_user: NamedDependency[User]) -> None:
     """Unrouted methods: anonymous callers get 401 before 405, as in the old system."""
     _not_allowed(request, "GET, HEAD, OPTIONS")
 
@@ -129,7 +139,9 @@ async def users_not_allowed(request: Request[Any, Any, Any], current_user: User)
     include_in_schema=False,
     opt={UNROUTED: True},
 )
-async def user_not_allowed(request: Request[Any, Any, Any], user_id: str, current_user: User) -> None:
+async def user_not_allowed(
+    request: Request[Any, Any, Any], user_id: FromPath[str], current_user: NamedDependency[User]
+) -> None:
     """``GET``/``DELETE users/{id}/`` were never routed: 405 after authentication."""
     _not_allowed(request, "PUT, PATCH, OPTIONS")
 

@@ -49,7 +49,7 @@ class Provider:
             "OIDC_OP_JWKS_ENDPOINT": f"{self.url}/jwks",
             "OIDC_OP_LOGOUT_ENDPOINT": f"{self.url}/oauth2/end_session",
             "OIDC_RP_CLIENT_ID": "meet",
-            "OIDC_RP_CLIENT_SECRET": "meet-secret",
+            "OIDC_RP_CLIENT_SECRET": "meet-client-secret-for-tests",  # >= 112 bits: HS256 keys
             "OIDC_RP_SCOPES": "openid email profile",
             "LOGIN_REDIRECT_URL": HOME,
             "LOGIN_REDIRECT_URL_FAILURE": FAILURE,

@@ -102,7 +102,7 @@ def test_a_short_secret_warns_once_per_secret_as_pyjwt_would():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert sign_claims(KEY, "short-secret-once", "i", "n", grants, attributes, ttl).count(".") == 2
-    assert (
-        jwt.decode(token, "short-secret-once", algorithms=["HS256"], options={"verify_nbf": False})["sub"]
-        == "i"
-    )
+    with warnings.catch_warnings():  # PyJWT's own check of the short key, the one this test mimics
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        claims = jwt.decode(token, "short-secret-once", algorithms=["HS256"], options={"verify_nbf": False})
+    assert claims["sub"] == "i"

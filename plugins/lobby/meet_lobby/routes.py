@@ -16,6 +16,8 @@ import msgspec
 from litestar import Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -222,7 +224,7 @@ def _throttles(
     dependencies=request_body(RequestEntryBody),
     responses=error_responses(400, 403, 404, 415, 429, 503, extra=JSON_OBJECT),
 )
-async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIResponse:
+async def request_entry(request: Request[Any, Any, Any], room_key: FromPath[str]) -> ASGIResponse:
     """Ask to enter a room, or poll (every second) until an administrator decides.
 
     Answers ``{id, username, status, color, livekit}``; ``livekit`` is null until accepted.
@@ -298,7 +300,10 @@ async def request_entry(request: Request[Any, Any, Any], room_key: str) -> ASGIR
     responses=error_responses(400, 401, 403, 404, 415, 503, shapes={404: Detail | Message}),
 )
 async def enter(
-    request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, current_user: User
+    request: Request[Any, Any, Any],
+    room_key: FromPath[str],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
 ) -> dict[str, str]:
     """Admit (``allow_entry: true``) or refuse a participant of the lobby."""
     pid, allow = _decision(await read_json_object(request))
@@ -316,7 +321,7 @@ async def enter(
     responses=error_responses(400, 401, 403, 404, 503),
 )
 async def waiting_participants(
-    request: Request[Any, Any, Any], room_key: str
+    request: Request[Any, Any, Any], room_key: FromPath[str]
 ) -> dict[str, list[dict[str, str]]]:
     """The participants waiting in the lobby, in arrival order (public rooms have no lobby).
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 from litestar import Request, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from livekit.api import AgentDispatch, CreateAgentDispatchRequest, JobStatus, LiveKitAPI, ServerError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,7 +100,7 @@ async def _agent_dispatches(livekit: LiveKitAPI, room_name: str, agent_name: str
     summary="Start the subtitles of a meeting (dispatch the transcriber agent)",
 )
 async def start_subtitle(
-    request: Request[Any, Any, Any], db_session: AsyncSession, room_key: FromPath[str]
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], room_key: FromPath[str]
 ) -> dict[str, str]:
     """Dispatch the transcriber agent to the room, unless a live dispatch of it is already there.
 
@@ -128,7 +129,7 @@ async def start_subtitle(
     summary="Stop the subtitles of a meeting (delete the transcriber agent's dispatches)",
 )
 async def stop_subtitle(
-    request: Request[Any, Any, Any], db_session: AsyncSession, room_key: FromPath[str]
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], room_key: FromPath[str]
 ) -> dict[str, str]:
     """Delete every dispatch of the transcriber agent in the room (LiveKit then ends its jobs).
 

@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from litestar import Request, post
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.api import (
@@ -86,7 +87,9 @@ def _pin_from(body: dict[str, Any], length: int) -> str:
     tags=["telephony"],
     summary="Let a meeting-room device join a room by its PIN (ensure the SIP dispatch rule)",
 )
-async def roomkit_join(request: Request[Any, Any, Any], db_session: AsyncSession) -> dict[str, str]:
+async def roomkit_join(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> dict[str, str]:
     """Make sure the room of ``pin_code`` has its dispatch rule; 200 ``{"status": "success"}``."""
     config = telephony_settings(request)
     check_bearer(request, config.roomkit_server_to_server_api_token)
