@@ -14,6 +14,7 @@ import datetime
 from typing import Any
 
 from litestar import Request, post
+from litestar.di import NamedDependency
 
 from meet_core.diagnostics.rooms import new_room_name
 from meet_core.http import API_PREFIX
@@ -35,7 +36,9 @@ DISPLAY_NAME = "Connection Test"
     tags=["diagnostics"],
     responses=error_responses(403, 404, 429, 503),
 )
-async def connection_test(request: Request[Any, Any, Any], user: User | None) -> dict[str, Any]:
+async def connection_test(
+    request: Request[Any, Any, Any], user: NamedDependency[User | None]
+) -> dict[str, Any]:
     """``{"livekit": {"url", "room", "token", "expires_in"}}`` for a new ``connection-test-<uuid4>`` room."""
     core = core_settings(request)
     bucket = f"user:{user.id}" if user is not None else f"ip:{client_ip(request)}"

@@ -22,6 +22,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 
 from meet_core.api import (
     API_PREFIX,
@@ -211,7 +212,9 @@ async def poll_session(request: Request[Any, Any, Any]) -> Response[dict[str, An
     summary="The logged-in user redeems a transit token: the add-on's session gets a token",
     responses=error_responses(400, 401, 403, 404, 429),
 )
-async def exchange_session(request: Request[Any, Any, Any], current_user: User) -> dict[str, str]:
+async def exchange_session(
+    request: Request[Any, Any, Any], current_user: NamedDependency[User]
+) -> dict[str, str]:
     """Session authentication (401, CSRF 403) comes before the flag, as in the old system."""
     config = await _enabled(request)
     transit = (await read_json_object(request)).get("transit_token")

@@ -14,6 +14,8 @@ import string
 from typing import Any
 
 from litestar import Request, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,7 +102,9 @@ def _of_user(user: User) -> Any:
     summary="The delegated user's rooms",
     responses=error_responses(401, 403, 404),
 )
-async def list_rooms(request: Request[Any, Any, Any], db_session: AsyncSession) -> dict[str, Any]:
+async def list_rooms(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> dict[str, Any]:
     config = external_settings(request)
     caller = await authenticate(request, db_session, config)
     require_scope(caller, "rooms:list")
@@ -126,7 +130,9 @@ async def list_rooms(request: Request[Any, Any, Any], db_session: AsyncSession) 
     summary="Create a room owned by the delegated user",
     responses=error_responses(400, 401, 403),
 )
-async def create_external_room(request: Request[Any, Any, Any], db_session: AsyncSession) -> dict[str, Any]:
+async def create_external_room(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> dict[str, Any]:
     config = external_settings(request)
     caller = await authenticate(request, db_session, config)
     require_scope(caller, "rooms:create")
@@ -157,7 +163,7 @@ async def create_external_room(request: Request[Any, Any, Any], db_session: Asyn
     responses=error_responses(401, 403, 404),
 )
 async def retrieve_room(
-    request: Request[Any, Any, Any], db_session: AsyncSession, room_id: str
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], room_id: FromPath[str]
 ) -> dict[str, Any]:
     config = external_settings(request)
     caller = await authenticate(request, db_session, config)
@@ -184,32 +190,38 @@ async def _not_allowed(request: Request[Any, Any, Any], db_session: AsyncSession
 
 
 @put(ROOMS, include_in_schema=False)
-async def rooms_put(request: Request[Any, Any, Any], db_session: AsyncSession) -> None:
+async def rooms_put(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> None:
     await _not_allowed(request, db_session, "GET, POST, HEAD, OPTIONS")
 
 
 @patch(ROOMS, include_in_schema=False)
-async def rooms_patch(request: Request[Any, Any, Any], db_session: AsyncSession) -> None:
+async def rooms_patch(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> None:
     await _not_allowed(request, db_session, "GET, POST, HEAD, OPTIONS")
 
 
 @delete(ROOMS, status_code=405, include_in_schema=False)
-async def rooms_delete(request: Request[Any, Any, Any], db_session: AsyncSession) -> None:
+async def rooms_delete(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> None:
     await _not_allowed(request, db_session, "GET, POST, HEAD, OPTIONS")
 
 
 @put(f"{ROOMS}/{{room_id:str}}", include_in_schema=False)
-async def room_put(request: Request[Any, Any, Any], db_session: AsyncSession, room_id: str) -> None:
+async def room_put(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], room_id: FromPath[str]
+) -> None:
     await _not_allowed(request, db_session, "GET, HEAD, OPTIONS")
 
 
 @patch(f"{ROOMS}/{{room_id:str}}", include_in_schema=False)
-async def room_patch(request: Request[Any, Any, Any], db_session: AsyncSession, room_id: str) -> None:
+async def room_patch(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], room_id: FromPath[str]
+) -> None:
     await _not_allowed(request, db_session, "GET, HEAD, OPTIONS")
 
 
 @delete(f"{ROOMS}/{{room_id:str}}", status_code=405, include_in_schema=False)
-async def room_delete(request: Request[Any, Any, Any], db_session: AsyncSession, room_id: str) -> None:
+async def room_delete(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], room_id: FromPath[str]
+) -> None:
     await _not_allowed(request, db_session, "GET, HEAD, OPTIONS")
 
 

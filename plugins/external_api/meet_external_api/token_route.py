@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 from email_validator import EmailNotValidError, validate_email
 from litestar import Request, post
+from litestar.di import NamedDependency
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -153,7 +154,9 @@ def _bucket(client_id: str) -> str:
     summary="Exchange an application's credentials for a token acting for one user",
     responses=error_responses(400, 401, 403, 404, 409, 415, 429),
 )
-async def application_token_view(request: Request[Any, Any, Any], db_session: AsyncSession) -> dict[str, Any]:
+async def application_token_view(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> dict[str, Any]:
     """``{"access_token", "token_type", "expires_in", "scope"}`` for the user whose e-mail is ``scope``."""
     config = external_settings(request)
     rate = config.external_api_token_throttle_rates

@@ -14,6 +14,8 @@ import uuid
 from typing import Any
 
 from litestar import Request, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,7 +100,9 @@ async def _own_file(db_session: AsyncSession, file_id: str, user: User) -> File:
 
 @get(_FILES, summary="List the caller's files", tags=["files"], responses=error_responses(400, 401, 404, 503))
 async def list_files(
-    request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession
+    request: Request[Any, Any, Any],
+    current_user: NamedDependency[User],
+    db_session: NamedDependency[AsyncSession],
 ) -> dict[str, Any]:
     """Filters ``type``, ``upload_state``, ``is_creator_me``, ``is_deleted``; ``ordering``; paginated.
 
@@ -140,7 +144,9 @@ async def list_files(
     responses=error_responses(400, 401, 403, 503),
 )
 async def create_file(
-    request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession
+    request: Request[Any, Any, Any],
+    current_user: NamedDependency[User],
+    db_session: NamedDependency[AsyncSession],
 ) -> dict[str, Any]:
     """201 ``pending`` file with ``policy``: the presigned PUT URL the browser uploads to."""
     values = validate_create(await read_json_object(request))
@@ -192,7 +198,10 @@ async def _update(
     responses=error_responses(400, 401, 404, 503),
 )
 async def put_file(
-    request: Request[Any, Any, Any], file_id: str, current_user: User, db_session: AsyncSession
+    request: Request[Any, Any, Any],
+    file_id: FromPath[str],
+    current_user: NamedDependency[User],
+    db_session: NamedDependency[AsyncSession],
 ) -> dict[str, Any]:
     """``title``, ``type`` (required) and ``description``."""
     return await _update(request, file_id, current_user, db_session, partial=False)
@@ -206,7 +215,10 @@ async def put_file(
     responses=error_responses(400, 401, 404, 503),
 )
 async def patch_file(
-    request: Request[Any, Any, Any], file_id: str, current_user: User, db_session: AsyncSession
+    request: Request[Any, Any, Any],
+    file_id: FromPath[str],
+    current_user: NamedDependency[User],
+    db_session: NamedDependency[AsyncSession],
 ) -> dict[str, Any]:
     """Any of ``title``, ``type`` and ``description``."""
     return await _update(request, file_id, current_user, db_session, partial=True)
@@ -218,7 +230,9 @@ async def patch_file(
     tags=["files"],
     responses=error_responses(401, 404, 503),
 )
-async def delete_file(file_id: str, current_user: User, db_session: AsyncSession) -> None:
+async def delete_file(
+    file_id: FromPath[str], current_user: NamedDependency[User], db_session: NamedDependency[AsyncSession]
+) -> None:
     """Soft delete: ``deleted_at`` is set; the purge command removes it later with its object."""
     file = await _own_file(db_session, file_id, current_user)
     file.deleted_at = datetime.datetime.now(datetime.UTC)
@@ -232,7 +246,10 @@ async def delete_file(file_id: str, current_user: User, db_session: AsyncSession
     responses=error_responses(400, 401, 404, 503, shapes={400: list[str] | dict[str, str]}),
 )
 async def upload_ended(
-    request: Request[Any, Any, Any], file_id: str, current_user: User, db_session: AsyncSession
+    request: Request[Any, Any, Any],
+    file_id: FromPath[str],
+    current_user: NamedDependency[User],
+    db_session: NamedDependency[AsyncSession],
 ) -> dict[str, Any]:
     """``pending`` → ``analyzing`` → ``ready``: the object moved out of the temporary folder and checked.
 
@@ -294,7 +311,9 @@ def _media_key_pattern(upload_path: str) -> re.Pattern[str]:
     responses=error_responses(401, 403, 503),
 )
 async def media_auth(
-    request: Request[Any, Any, Any], current_user: User, db_session: AsyncSession
+    request: Request[Any, Any, Any],
+    current_user: NamedDependency[User],
+    db_session: NamedDependency[AsyncSession],
 ) -> Response[bytes]:
     """200 ``"authorized"`` with the SigV4 headers of the object for nginx to forward; else 403.
 

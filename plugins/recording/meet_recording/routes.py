@@ -13,7 +13,9 @@ import urllib.parse
 from typing import Any
 
 from litestar import Request, Response, delete, get, post, route
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
+from litestar.params import FromPath
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,7 +74,10 @@ def _room_label(room: Room) -> str:
     responses=error_responses(400, 401, 403, 404, 409, 502),
 )
 async def start_recording(
-    request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, current_user: User
+    request: Request[Any, Any, Any],
+    room_key: FromPath[str],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
 ) -> dict[str, str]:
     """Start a recording of the room: a LiveKit egress writing to the bucket (admins, owners)."""
     service = state_service(request)
@@ -128,7 +133,10 @@ async def start_recording(
     responses=error_responses(401, 403, 404, extra=_STOP_FAILED),
 )
 async def stop_recording(
-    request: Request[Any, Any, Any], room_key: str, db_session: AsyncSession, current_user: User
+    request: Request[Any, Any, Any],
+    room_key: FromPath[str],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
 ) -> dict[str, str]:
     """Stop the room's active recording (any administrator or owner of the room)."""
     service = state_service(request)
@@ -200,7 +208,9 @@ async def _recording_or_404(db_session: AsyncSession, key: str, user: User) -> t
 
 @get(f"{API_PREFIX}/recordings", tags=["recordings"], responses=error_responses(401, 404))
 async def list_recordings(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
 ) -> dict[str, Any]:
     """The recordings the caller has a role on, newest first (paginated, ``?page_size=``)."""
     service = state_service(request)
@@ -216,7 +226,10 @@ async def list_recordings(
 
 @get(f"{API_PREFIX}/recordings/{{key:str}}", tags=["recordings"], responses=error_responses(401, 403, 404))
 async def retrieve_recording(
-    request: Request[Any, Any, Any], key: str, db_session: AsyncSession, current_user: User
+    request: Request[Any, Any, Any],
+    key: FromPath[str],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
 ) -> dict[str, Any]:
     """One recording (owners and administrators of the recording)."""
     recording, room, role = await _recording_or_404(db_session, key, current_user)
@@ -226,7 +239,9 @@ async def retrieve_recording(
 
 
 @delete(f"{API_PREFIX}/recordings/{{key:str}}", tags=["recordings"], responses=error_responses(401, 403, 404))
-async def delete_recording(key: str, db_session: AsyncSession, current_user: User) -> None:
+async def delete_recording(
+    key: FromPath[str], db_session: NamedDependency[AsyncSession], current_user: NamedDependency[User]
+) -> None:
     """Delete a finished recording's row (its file is left to ``meet recordings purge``)."""
     recording, _, role = await _recording_or_404(db_session, key, current_user)
     if not abilities(recording, role)["destroy"]:
@@ -235,7 +250,7 @@ async def delete_recording(key: str, db_session: AsyncSession, current_user: Use
 
 
 @route(f"{API_PREFIX}/recordings/{{key:str}}", http_method=["PUT", "PATCH"], include_in_schema=False)
-async def recording_not_allowed(request: Request[Any, Any, Any], current_user: User) -> None:
+async def recording_not_allowed(request: Request[Any, Any, Any], current_user: NamedDependency[User]) -> None:
     """Recordings are read-only: 405 (after the 401 of an anonymous caller)."""
     raise ApiError(
         405, {"detail": f'Method "{request.method}" not allowed.'}, {"Allow": "GET, DELETE, HEAD, OPTIONS"}
@@ -249,7 +264,9 @@ async def recording_not_allowed(request: Request[Any, Any, Any], current_user: U
     f"{API_PREFIX}/recordings/media-auth", tags=["recordings"], responses=error_responses(400, 401, 403, 404)
 )
 async def media_auth(
-    request: Request[Any, Any, Any], db_session: AsyncSession, current_user: User
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    current_user: NamedDependency[User],
 ) -> Response[bytes]:
     """nginx ``auth_request``: may the caller download this file? SigV4 headers for the bucket."""
     service = state_service(request)
@@ -307,7 +324,9 @@ def _event(body: dict[str, Any], parser: str, content_types: dict[str, str]) -> 
     tags=["recordings"],
     responses=error_responses(401, 403, 404),
 )
-async def storage_hook(request: Request[Any, Any, Any], db_session: AsyncSession) -> dict[str, str]:
+async def storage_hook(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> dict[str, str]:
     """The bucket says a file was written: the recording is saved and its owners notified."""
     service = state_service(request)
     config = service.config
@@ -342,7 +361,9 @@ async def storage_hook(request: Request[Any, Any, Any], db_session: AsyncSession
     tags=["recordings"],
     responses=error_responses(400, 401),
 )
-async def external_process_hook(request: Request[Any, Any, Any], db_session: AsyncSession) -> dict[str, str]:
+async def external_process_hook(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> dict[str, str]:
     """The summary service reports on a job: the transcript's final status."""
     service = state_service(request)
     check_bearer(request, service.config.summary_service_webhook_api_token, "External process API")

@@ -19,6 +19,7 @@ class StorageSettings(Protocol):
     aws_s3_region_name: str | None
     aws_storage_bucket_name: str
 
+
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
