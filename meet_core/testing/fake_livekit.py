@@ -273,10 +273,15 @@ class FakeLiveKit:
 
     # -- state helpers for tests ----------------------------------------------------------
 
-    def add_room(self, name: str, metadata: str = "") -> models.Room:
-        """Create (or update the metadata of) a room as if someone had joined it."""
+    def add_room(self, name: str, metadata: str = "", age: float = 0.0) -> models.Room:
+        """Create (or update the metadata of) a room as if someone had joined it; a new room
+        was created ``age`` seconds ago (clean-ups of old rooms are tested without sleeping)."""
         with self._lock:
-            room = self._rooms.get(name) or self._new_room(name)
+            room = self._rooms.get(name)
+            if room is None:
+                room = self._new_room(name)
+                room.creation_time -= int(age)
+                room.creation_time_ms -= int(age * 1000)
             room.metadata = metadata or room.metadata
             return _copy(room)
 

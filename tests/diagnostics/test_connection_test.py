@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -113,14 +112,13 @@ async def test_webhooks_of_its_rooms_are_ignored(meet_app, livekit):
 
 
 def test_clean_deletes_expired_test_rooms_only(meet_cli, livekit):
-    env = {"CONNECTION_TEST_TOKEN_TTL_SECONDS": "1", "CONNECTION_TEST_ROOM_EXTRA_AGE_SECONDS": "0"}
+    env = {"CONNECTION_TEST_TOKEN_TTL_SECONDS": "60", "CONNECTION_TEST_ROOM_EXTRA_AGE_SECONDS": "0"}
     old = f"connection-test-{uuid.uuid4()}"
-    livekit.add_room(old)
-    livekit.add_room("abc-defg-hij")  # an unregistered room: never touched
-    livekit.add_room("connection-testing")  # the prefix without its dash: not a test room
-    time.sleep(2.1)
+    livekit.add_room(old, age=61)
+    livekit.add_room("abc-defg-hij", age=3600)  # an unregistered room: never touched
+    livekit.add_room("connection-testing", age=3600)  # the prefix without its dash: not a test room
     fresh = f"connection-test-{uuid.uuid4()}"
-    livekit.add_room(fresh)
+    livekit.add_room(fresh, age=30)
     output = meet_cli("diagnostics", "clean", env=env)
     assert f"deleted {old}" in output
     assert "1 connection-test room(s) deleted" in output
