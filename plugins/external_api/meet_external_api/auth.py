@@ -1,10 +1,11 @@
 """Who calls ``/external-api/v1.0/rooms/``: the authentication chain and the scopes (services.md §8.3-8.4).
 
 In order: an application token (when ``APPLICATION_ENABLED``), then an add-ons token (when
-``ADDONS_ENABLED``). Each failure is a 401 with ``WWW-Authenticate: Bearer``. Every request
-reads the application and the user again, so a deactivated application or an inactive user
-stops its tokens at once. The third authenticator of the old chain (OIDC resource-server
-introspection) is not provided (docs/compatibility.md).
+``ADDONS_ENABLED``), then OIDC token introspection (when ``OIDC_OP_INTROSPECTION_ENDPOINT``,
+meet_external_api.introspection). Each failure is a 401 with ``WWW-Authenticate: Bearer``, but
+a token the provider does not vouch for is a 400 (as the old system). Every request reads the
+application and the user again, so a deactivated application or an inactive user stops its
+tokens at once.
 """
 
 from __future__ import annotations
@@ -124,7 +125,25 @@ async def authenticate(
                 return Caller(user, claims, "addons", normalized_scopes(claims.get("scope")))
     except Refused as exc:
         raise unauthorized(str(exc)) from exc
+    if config.oidc_op_introspection_endpoint:
+        return await _introspected_caller(request, db_session, config, token)
     raise unauthorized("Invalid token.")
+
+
+async def _introspected_caller(
+    request: Request[Any, Any, Any], db_session: AsyncSession, config: ExternalApiSettings, token: str
+) -> Caller:
+    """Ask the identity provider about an opaque (or foreign) token: the chain's third step."""
+    from meet_external_api.introspection import decoded_bearer, introspect, scopes_of, user_by_sub
+
+    verdict = await introspect(request, decoded_bearer(token), config)
+    user = await user_by_sub(request, db_session, verdict)
+    if user is None:
+        raise unauthorized("User not found.")
+    if not user.is_active:
+        raise unauthorized("User account is disabled.")
+    scopes = scopes_of(verdict.get("scope"), config.oidc_rs_scopes_prefix)
+    return Caller(user, verdict, "introspection", scopes)
 
 
 def require_scope(caller: Caller, scope: str) -> None:

@@ -83,6 +83,18 @@ class ExternalApiSettings(msgspec.Struct, kw_only=True, rename="upper"):
     #: Rate of ``init/`` and ``poll/`` calls per client address (new).
     addons_throttle_rates: str = "120/minute"
 
+    #: OIDC token introspection (RFC 7662), the chain's third step: off unless set.
+    oidc_op_introspection_endpoint: str | None = None
+    #: HTTP Basic client credentials of the introspection request.
+    oidc_rs_client_id: str = "meet"
+    oidc_rs_client_secret: Annotated[str | None, msgspec.Meta(extra={"secret": True})] = None
+    #: The claim of the introspection answer that must be present.
+    oidc_rs_audience_claim: str = "client_id"
+    #: The token must carry one of these scopes.
+    oidc_rs_scopes: list[str] = msgspec.field(default_factory=lambda: ["lasuite_meet"])
+    #: ``<prefix>:`` stripped from an introspected token's scopes before the rooms check.
+    oidc_rs_scopes_prefix: str | None = None
+
     def __post_init__(self) -> None:
         parse_rate(self.external_api_token_throttle_rates)
         parse_rate(self.addons_throttle_rates)
@@ -102,6 +114,13 @@ class ExternalApiSettings(msgspec.Struct, kw_only=True, rename="upper"):
         if self.addons_enabled:
             _check_key("ADDONS_TOKEN_SECRET_KEY", self.addons_token_secret_key)
             _check_key("ADDONS_CSRF_SECRET", self.addons_csrf_secret)
+        if self.oidc_op_introspection_endpoint:
+            if not self.oidc_op_introspection_endpoint.startswith(("http://", "https://")):
+                raise ValueError("OIDC_OP_INTROSPECTION_ENDPOINT must be an http(s) URL")
+            if not self.oidc_rs_client_secret:
+                raise ValueError("OIDC_RS_CLIENT_SECRET must be set with OIDC_OP_INTROSPECTION_ENDPOINT")
+            if not self.oidc_rs_scopes:
+                raise ValueError("OIDC_RS_SCOPES must not be empty")
 
     @property
     def public_allowed(self) -> bool:
