@@ -13,6 +13,7 @@ import hmac
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, post
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +24,10 @@ from meet_core.api import (
     FieldErrors,
     Throttle,
     count_hit,
+    error_responses,
     livekit_api,
     read_json_object,
+    request_body,
 )
 from meet_core.api import settings as app_settings
 from meet_telephony.pins import room_for_pin
@@ -81,15 +84,27 @@ def _pin_from(body: dict[str, Any], length: int) -> str:
     return pin
 
 
+class JoinBody(msgspec.Struct, kw_only=True):
+    """The documented body of ``roomkit/join`` (checked by :func:`_pin_from`, numbers accepted)."""
+
+    pin_code: str
+
+
+class JoinAnswer(msgspec.Struct, kw_only=True):
+    status: str
+
+
 @post(
     f"{API_PREFIX}/roomkit/join",
     status_code=200,
     tags=["telephony"],
+    dependencies=request_body(JoinBody),
+    responses=error_responses(400, 401, 404, 413, 415, 429, 502),
     summary="Let a meeting-room device join a room by its PIN (ensure the SIP dispatch rule)",
 )
 async def roomkit_join(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
-) -> dict[str, str]:
+) -> JoinAnswer:
     """Make sure the room of ``pin_code`` has its dispatch rule; 200 ``{"status": "success"}``."""
     config = telephony_settings(request)
     check_bearer(request, config.roomkit_server_to_server_api_token)
@@ -105,7 +120,7 @@ async def roomkit_join(
     except SipError as exc:
         log.warning("roomkit join: %s", exc)
         raise ApiError(502, {"detail": RULE_FAILED}) from exc
-    return {"status": "success"}
+    return JoinAnswer(status="success")
 
 
 ROUTES = [roomkit_join]
