@@ -12,6 +12,7 @@ import mimetypes
 import urllib.parse
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
@@ -36,6 +37,7 @@ from meet_core.api import (
     permission_denied,
     privileged_room,
     read_json_object,
+    request_body,
     resolve_page,
 )
 from meet_recording import egress, storage
@@ -318,11 +320,21 @@ def _event(body: dict[str, Any], parser: str, content_types: dict[str, str]) -> 
         raise ValueError(str(exc)) from exc
 
 
+class ExternalProcessBody(msgspec.Struct, kw_only=True):
+    """The documented body of ``external-process-hook`` (checked by the route; more keys allowed)."""
+
+    job_id: str
+    type: str | None = None
+    status: str | None = None
+
+
 @post(
     f"{API_PREFIX}/recordings/storage-hook",
     status_code=200,
     tags=["recordings"],
-    responses=error_responses(401, 403, 404),
+    # A MinIO or S3 bucket event, read by the configured parser: any JSON object.
+    dependencies=request_body(dict[str, Any]),
+    responses=error_responses(400, 401, 403, 404, 413, 415),
 )
 async def storage_hook(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
@@ -359,7 +371,8 @@ async def storage_hook(
     f"{API_PREFIX}/recordings/external-process-hook",
     status_code=200,
     tags=["recordings"],
-    responses=error_responses(400, 401),
+    dependencies=request_body(ExternalProcessBody),
+    responses=error_responses(400, 401, 413, 415),
 )
 async def external_process_hook(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
