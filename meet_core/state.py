@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
     from livekit.api import LiveKitAPI, TokenVerifier
 
+    from meet_core.http.proxies import TrustedProxies
     from meet_core.meeting.webhook import WebhookSetup
     from meet_core.pipelined_valkey import PipelinedValkey
     from meet_core.plugins.facade import MeetHooks
@@ -65,6 +66,11 @@ def pipelined_valkey(holder: _HasApp | Litestar) -> PipelinedValkey:
 def livekit_api(holder: _HasApp | Litestar) -> LiveKitAPI:
     """The application's one LiveKit server API client (opened in the lifespan)."""
     return _state(holder).livekit  # type: ignore[no-any-return]
+
+
+def trusted_proxies(holder: _HasApp | Litestar) -> TrustedProxies:
+    """The ``TRUSTED_PROXIES`` networks, parsed once when the application is built."""
+    return _state(holder).trusted_proxies  # type: ignore[no-any-return]
 
 
 def room_cache(holder: _HasApp | Litestar) -> RoomCache | None:

@@ -21,10 +21,9 @@ from typing import Any, NamedTuple
 from litestar import Request
 
 from meet_core.http.errors import ApiError
-from meet_core.http.proxies import TrustedProxies
 from meet_core.http.raw import header
 from meet_core.pipelined_valkey import Script
-from meet_core.state import pipelined_valkey
+from meet_core.state import pipelined_valkey, trusted_proxies
 
 _PERIODS = {
     "s": 1,
@@ -116,7 +115,7 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
     """
     client = request.scope.get("client")
     peer = client[0] if client else "unknown"
-    proxies: TrustedProxies | None = getattr(request.app.state, "trusted_proxies", None)
+    proxies = trusted_proxies(request)
     if not proxies:
         return peer
     return proxies.client(peer, header(request, b"x-forwarded-for"))

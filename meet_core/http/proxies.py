@@ -121,6 +121,9 @@ class HostGuard:
         if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             await _reject(send, NULL_IN_URL)
             return
+        if self.allowed.allow_all and not self.proxies:  # the embedded defaults: nothing to read
+            await self.app(scope, receive, send)
+            return
         host: str | None = None
         forwarded_host: str | None = None
         for key, value in scope["headers"]:
