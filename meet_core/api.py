@@ -27,7 +27,12 @@ from meet_core.http.responses import JSON_OBJECT, json_response
 from meet_core.identity.livekit_auth import LiveKitCaller, livekit_caller
 from meet_core.identity.sessions import provide_user
 from meet_core.livekit.color import generate_color
-from meet_core.meeting.access import livekit_room_name, privileged_room, read_privileged_room
+from meet_core.meeting.access import (
+    livekit_room_name,
+    participant_room,
+    privileged_room,
+    read_privileged_room,
+)
 from meet_core.meeting.livekit_participants import LiveKitFailure, is_in_meeting
 from meet_core.meeting.mail import MailError, build_message
 from meet_core.meeting.mail import send as send_mail
@@ -139,6 +144,7 @@ __all__ = [
     "not_found",
     "parse_rate",
     "parse_uuid",
+    "participant_room",
     "permission_denied",
     "pipelined_valkey",
     "privileged_room",

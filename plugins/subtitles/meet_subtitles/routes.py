@@ -29,11 +29,9 @@ from meet_core.api import (
     LiveKitFailure,
     Room,
     error_responses,
-    get_room_or_404,
     is_in_meeting,
     livekit_api,
-    livekit_caller,
-    permission_denied,
+    participant_room,
     settings,
 )
 from meet_subtitles.settings import PLUGIN_NAME, SubtitlesSettings
@@ -59,10 +57,7 @@ async def _authorized_room(
 ) -> Room:
     """The room, once the bearer LiveKit token is valid (403), for that very room (403) and
     held by a participant connected to the meeting (403; 502 ``failure`` when LiveKit fails)."""
-    caller = await livekit_caller(request)
-    room = await get_room_or_404(db_session, room_key)
-    if caller.room != str(room.id):
-        raise permission_denied()
+    room, caller = await participant_room(request, db_session, room_key)
     try:
         present = await is_in_meeting(livekit_api(request), caller.room, caller.identity)
     except LiveKitFailure as exc:
