@@ -213,14 +213,31 @@ def meet_cli(empty_database: str, meet_env: dict[str, str], tmp_path: Any, monke
     return run
 
 
+def on_database(database_url: str, work: Any) -> Any:
+    """Run ``work(sync_connection)`` in a transaction on the database (committed); its result.
+
+    For tests outside an event loop: reading or seeding a database that ``meet db`` migrated.
+    """
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def go() -> Any:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
 def schema_diff(database_url: str, tables: set[str]) -> list[Any]:
     """Alembic's comparison of ``tables`` in the models and in the database: empty when the
     migrations built exactly what the models say (import the models first)."""
-    import asyncio
-
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlalchemy.ext.asyncio import create_async_engine
 
     from meet_core.db import metadata
     from meet_core.db.migrate import compare_options, table_filter
@@ -229,12 +246,4 @@ def schema_diff(database_url: str, tables: set[str]) -> list[Any]:
         opts = {**compare_options(connection.dialect.name), "include_object": table_filter(tables)}
         return compare_metadata(MigrationContext.configure(connection, opts=opts), metadata)  # type: ignore[no-any-return]
 
-    async def go() -> list[Any]:
-        engine = create_async_engine(database_url)
-        try:
-            async with engine.begin() as connection:
-                return await connection.run_sync(compare)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return on_database(database_url, compare)  # type: ignore[no-any-return]

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import textwrap
 from pathlib import Path
@@ -20,11 +19,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from meet_core import cli
 from meet_core.testing.example_plugin import note_model
-from meet_core.testing.pytest_plugin import schema_diff
+from meet_core.testing.pytest_plugin import on_database, schema_diff
 
 CORE_TABLES = {"meet_user", "meet_room", "meet_resource_access"}
 EXAMPLE_REVISION = "a1b2c3d4e5f6"
@@ -36,22 +34,9 @@ def meet(meet_cli: Any) -> Any:
     return meet_cli
 
 
-def _database(url: str, work: Any) -> Any:
-    """Run ``work(sync_connection)`` on the database and return its result."""
-
-    async def go() -> Any:
-        engine = create_async_engine(url)
-        try:
-            async with engine.begin() as connection:
-                return await connection.run_sync(work)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
-
-
 def _versions(url: str) -> set[str]:
-    return set(_database(url, lambda c: c.execute(text("SELECT version_num FROM alembic_version")).scalars()))
+    query = text("SELECT version_num FROM alembic_version")
+    return set(on_database(url, lambda c: c.execute(query).scalars()))
 
 
 def test_upgrade_builds_the_schema_of_the_models(meet, empty_database, example_distribution) -> None:
@@ -66,7 +51,7 @@ def test_a_plugin_with_a_table_can_be_disabled_and_enabled_again(
     meet, empty_database, example_distribution
 ) -> None:
     meet("db", "upgrade", plugins="lobby,example")
-    _database(
+    on_database(
         empty_database,
         lambda c: c.execute(
             text(
@@ -82,14 +67,14 @@ def test_a_plugin_with_a_table_can_be_disabled_and_enabled_again(
     assert "the migrations match the models" in meet("db", "check", plugins="lobby")
     # Enabled again: nothing to do, the rows are there.
     meet("db", "upgrade", plugins="lobby,example")
-    texts = _database(
+    texts = on_database(
         empty_database, lambda c: c.execute(text("SELECT text FROM example_note")).scalars().all()
     )
     assert texts == ["kept"]
     # Removed for good, while disabled: its lineage goes back to its base, the table is dropped.
     meet("db", "downgrade", "--revision", "example@base", plugins="lobby")
     assert EXAMPLE_REVISION not in _versions(empty_database)
-    assert "example_note" not in _database(empty_database, lambda c: inspect(c).get_table_names())
+    assert "example_note" not in on_database(empty_database, lambda c: inspect(c).get_table_names())
     meet("db", "upgrade", plugins="lobby")
 
 
