@@ -155,6 +155,21 @@ def database_unreachable(exc: BaseException) -> bool:
     return cause is not None and cause is not exc and database_unreachable(cause)
 
 
+def unavailable_peer(exc: BaseException) -> str | None:
+    """The peer that ``exc`` says is down ("Database", "Valkey", "LiveKit"), or None for any
+    other error: best-effort work (plugin notifications) logs an outage in one line, not as a bug."""
+    import aiohttp
+    import valkey.exceptions
+
+    if isinstance(exc, valkey.exceptions.ConnectionError | valkey.exceptions.TimeoutError):
+        return "Valkey"
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return "LiveKit"
+    if database_unreachable(exc):
+        return "Database"
+    return None
+
+
 def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """503 when the database is unreachable (starting, stopping, restarting), else a 500."""
     if database_unreachable(exc):

@@ -37,6 +37,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("meet_core.plugins")
 
 
+def _log_failure(impl: Any, caller: pluggy.HookCaller, exc: Exception) -> None:
+    """A peer that is down is an outage, logged in one line; anything else is a plugin bug."""
+    from meet_core.http.errors import unavailable_peer
+
+    peer = unavailable_peer(exc)
+    if peer is not None:
+        log.warning("plugin %r failed in %s: %s is unavailable: %r", impl.plugin_name, caller.name, peer, exc)
+    else:
+        log.error("plugin %r failed in %s", impl.plugin_name, caller.name, exc_info=exc)
+
+
 async def _resolve(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
@@ -252,8 +263,8 @@ class MeetHooks:
         for impl in self._plain_impls(caller):
             try:
                 await _resolve(self._call_impl(impl, kwargs))
-            except Exception:
-                log.exception("plugin %r failed in %s", impl.plugin_name, caller.name)
+            except Exception as exc:
+                _log_failure(impl, caller, exc)
 
     async def _notify_in_savepoint(
         self, caller: pluggy.HookCaller, db_session: AsyncSession, kwargs: dict[str, Any]
@@ -293,8 +304,8 @@ class MeetHooks:
                     continue
                 async with request.app.state.db_config.get_session() as db_session, db_session.begin():
                     await _resolve(self._call_impl(impl, {**kwargs, "db_session": db_session}))
-            except Exception:
-                log.exception("plugin %r failed in %s", impl.plugin_name, caller.name)
+            except Exception as exc:
+                _log_failure(impl, caller, exc)
 
     def implementations(self, hook_name: str) -> Sequence[str]:
         """Names of the plugins implementing ``hook_name`` (for ``meet plugins``)."""

