@@ -1,4 +1,5 @@
-"""Dockerflow endpoints: ``/__heartbeat__`` (database, Valkey, LiveKit), ``/__lbheartbeat__``, ``/__version__``.
+"""Dockerflow endpoints: ``/__heartbeat__`` (database, Valkey, LiveKit), ``/__lbheartbeat__``,
+``/__version__``.
 
 ``/__heartbeat__`` answers 503 when any of the three is down, naming it: rooms cannot be
 created or joined without the database and Valkey, and meetings cannot be moderated (nor
@@ -21,12 +22,12 @@ from meet_core import __version__
 from meet_core.state import core_settings, livekit_api, valkey_client
 
 #: A room name no meeting has: listing it is LiveKit's cheapest authenticated call.
-_PROBE_ROOM = "__heartbeat__"
+_PROBE = ListRoomsRequest(names=["__heartbeat__"])
 
 
-async def _check(coro: Any, timeout: float = 3) -> str:
+async def _check(coro: Any, seconds: float = 3) -> str:
     try:
-        await asyncio.wait_for(coro, timeout=timeout)
+        await asyncio.wait_for(coro, timeout=seconds)
     except Exception as exc:
         return f"error: {type(exc).__name__}"
     return "ok"
@@ -44,7 +45,7 @@ async def heartbeat(
     checks = {
         "database": await _check(db_session.execute(text("SELECT 1"))),
         "valkey": await _check(valkey_client(request).ping()),
-        "livekit": await _check(livekit_api(request).room.list_rooms(ListRoomsRequest(names=[_PROBE_ROOM])), 2),
+        "livekit": await _check(livekit_api(request).room.list_rooms(_PROBE), 2),
     }
     ok = all(v == "ok" for v in checks.values())
     return Response(

@@ -165,6 +165,8 @@ def unavailable_peer(exc: BaseException) -> str | None:
         return "Valkey"
     if isinstance(exc, aiohttp.ClientConnectionError):
         return "LiveKit"
+    if isinstance(exc, TimeoutError | ConnectionError) and (peer := _raised_by(exc)) is not None:
+        return peer
     if database_unreachable(exc):
         return "Database"
     return None
@@ -175,6 +177,47 @@ def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     if database_unreachable(exc):
         return _unavailable("Database")(request, exc)
     return _internal_error(request, exc)
+
+
+#: Twirp codes of a LiveKit that cannot serve now (its 5xx): a 502, not our 500.
+_LIVEKIT_DOWN_CODES = frozenset(
+    {"unavailable", "deadline_exceeded", "canceled", "internal", "unknown", "dataloss"}
+)
+#: Whose code raised a bare ``TimeoutError``/``ConnectionError``, by the module of the frames.
+_PEER_MODULES = (
+    ("livekit", "LiveKit"), ("aiohttp", "LiveKit"), ("valkey", "Valkey"),
+    ("asyncpg", "Database"), ("sqlalchemy", "Database"), ("aiosqlite", "Database"),
+)  # fmt: skip
+
+
+def _raised_by(exc: BaseException) -> str | None:
+    """The peer whose client library raised ``exc`` (innermost frame first), or None."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_globals.get("__name__", ""))
+        tb = tb.tb_next
+    for module in reversed(frames):
+        for prefix, peer in _PEER_MODULES:
+            if module == prefix or module.startswith(prefix + "."):
+                return peer
+    return None
+
+
+def _livekit_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A LiveKit 5xx (after the client's own retries) that no handler caught: 502, else a 500."""
+    if getattr(exc, "status", 500) >= 500 or getattr(exc, "code", "") in _LIVEKIT_DOWN_CODES:
+        return _unavailable("LiveKit", 502)(request, exc)
+    return _internal_error(request, exc)
+
+
+def _bare_timeout_or_reset(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A timeout or a refused/reset connection that no client library wrapped (aiohttp's total
+    timeout, asyncpg connecting): the peer whose code raised it is unavailable."""
+    peer = _raised_by(exc) or ("Database" if isinstance(exc, ConnectionError) else None)
+    if peer is None:
+        return _internal_error(request, exc)
+    return _unavailable(peer, 502 if peer == "LiveKit" else 503)(request, exc)
 
 
 def _deleted_meanwhile(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -205,6 +248,7 @@ def _asyncpg_handlers() -> ExceptionHandlersMap:
 def exception_handlers() -> ExceptionHandlersMap:
     """The application's exception handlers, most specific first."""
     import aiohttp
+    import livekit.api
     import sqlalchemy.exc
     import sqlalchemy.orm.exc
     import valkey.exceptions
@@ -219,8 +263,10 @@ def exception_handlers() -> ExceptionHandlersMap:
         sqlalchemy.orm.exc.StaleDataError: _deleted_meanwhile,
         sqlalchemy.exc.DBAPIError: _database_error,  # OperationalError, InterfaceError...
         sqlalchemy.exc.TimeoutError: _unavailable("Database"),  # no pooled connection in time
-        ConnectionError: _unavailable("Database"),  # refused or reset while connecting
+        ConnectionError: _bare_timeout_or_reset,  # refused or reset while connecting
+        TimeoutError: _bare_timeout_or_reset,
         aiohttp.ClientConnectionError: _unavailable("LiveKit", 502),
+        livekit.api.ServerError: _livekit_error,
         Exception: _internal_error,
     }
     return handlers

@@ -1,14 +1,43 @@
-"""The application's one ``LiveKitAPI`` client, opened in the lifespan and closed on shutdown."""
+"""The application's one ``LiveKitAPI`` client, opened in the lifespan and closed on shutdown.
+
+Its calls time out after :data:`TIMEOUT`: the SDK's services pass ``timeout=None`` to aiohttp
+for every call, which aiohttp reads as "no timeout" (the session's own timeout is ignored),
+so a LiveKit that accepts connections but never answers would hold requests forever.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 from livekit import api
 
 from meet_core.settings.core import CoreSettings
+
+#: Of each LiveKit API call: connecting, then the whole call (one attempt: no failover for a
+#: self-hosted server). Failures are 502s (meet_core.http.errors).
+TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
+
+
+def _with_timeout(request: Callable[..., Awaitable[Any]], timeout: aiohttp.ClientTimeout) -> Any:
+    @functools.wraps(request)
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = timeout
+        return await request(*args, **kwargs)
+
+    return timed
+
+
+def enforce_timeout(client: api.LiveKitAPI, timeout: aiohttp.ClientTimeout = TIMEOUT) -> api.LiveKitAPI:
+    """Give every call of ``client``'s services ``timeout`` unless the call sets its own."""
+    for service in (client.room, client.egress, client.sip, client.agent_dispatch, client.ingress):
+        twirp = service._client
+        twirp.request = _with_timeout(twirp.request, timeout)  # type: ignore[method-assign]
+    return client
 
 
 @asynccontextmanager
@@ -22,8 +51,9 @@ async def open_livekit(core: CoreSettings) -> AsyncIterator[api.LiveKitAPI]:
         api_key=core.livekit_api_key,
         api_secret=core.livekit_api_secret,
         session=session,
-        timeout=aiohttp.ClientTimeout(total=10, connect=3),
+        timeout=TIMEOUT,
     )
+    enforce_timeout(client)
     try:
         yield client
     finally:

@@ -142,7 +142,8 @@ class FakeLiveKit:
     ``calls_to``/``fail``). Each handled call is a :class:`RecordedCall` in ``calls``; calls that
     fail authentication (bad JWT, missing grant) answer ``unauthenticated`` and are not recorded.
     ``fail()`` injects Twirp errors, ``set_down()`` drops connections (the client raises
-    ``aiohttp.ClientConnectionError``), ``reset()`` between tests clears calls, state and both.
+    ``aiohttp.ClientConnectionError``), ``set_delay()`` answers late (a LiveKit that hangs),
+    ``reset()`` between tests clears calls, state and all three.
     ``stop()`` then ``start()`` simulates a restart on the same URL, with state kept.
     """
 
@@ -155,6 +156,7 @@ class FakeLiveKit:
         self._calls: list[RecordedCall] = []
         self._failures: dict[tuple[str | None, str], _Failure] = {}
         self._down = False
+        self._delay = 0.0
         self._verified: dict[tuple[str, str, str], dict[str, Any]] = {}  # checking JWTs is the hot path
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
@@ -249,10 +251,15 @@ class FakeLiveKit:
         with self._lock:
             self._failures.clear()
             self._down = False
+            self._delay = 0.0
 
     def set_down(self, down: bool = True) -> None:
         """Simulate LiveKit unreachable: every request gets its connection dropped unanswered."""
         self._down = down
+
+    def set_delay(self, seconds: float = 0.0) -> None:
+        """Simulate a LiveKit that hangs: answer every request ``seconds`` late (0: at once)."""
+        self._delay = seconds
 
     def reset(self) -> None:
         """Forget calls, state and failures (call between tests on a shared instance)."""
@@ -755,6 +762,15 @@ class _Protocol(asyncio.Protocol):
                 method, path, headers.get("content-type", ""), headers.get("authorization"), body
             )
             head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {ctype}\r\n"
-            self.transport.write(f"{head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
-            if headers.get("connection", "").lower() == "close" or version == "HTTP/1.0":
+            answer = f"{head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload
+            close = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
+            if self.fake._delay > 0:  # late, in order (a pipelined request waits for this one)
+                asyncio.get_running_loop().call_later(self.fake._delay, self._answer, answer, close)
+            else:
+                self._answer(answer, close)
+
+    def _answer(self, answer: bytes, close: bool) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(answer)
+            if close:
                 self.transport.close()

@@ -53,7 +53,8 @@ class RestartableCluster:
         self._run("initdb", "-D", self.dir, "-U", "meet", "--auth=trust", "-E", "UTF8")
 
     def start(self) -> None:
-        options = f"'-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100'"
+        settings = "-c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+        options = f"'-p {self.port} -k {self.dir} {settings}'"
         self._run("pg_ctl", "-D", self.dir, "-o", options, "-l", f"{self.dir}/log", "-w", "start")
 
     def stop(self, mode: str = "fast", wait: bool = True) -> None:

@@ -29,6 +29,10 @@ DATABASE_DOWN = (503, {"detail": "Database is unavailable, please retry later."}
 VALKEY_DOWN = (503, {"detail": "Valkey is unavailable, please retry later."})
 LIVEKIT_DOWN = (502, {"detail": "LiveKit is unavailable, please retry later."})
 MUTE_FAILED = (502, {"error": "Failed to mute participant"})
+ROOMS_WITHOUT_OWNER = (
+    "SELECT r.slug FROM meet_room r WHERE NOT EXISTS"
+    " (SELECT 1 FROM meet_resource_access a WHERE a.resource_id = r.id AND a.role = 'owner')"
+)
 #: Phases of the run, in order: a request belongs to the phase it was sent in (one sent
 #: before the outage and answered after the part stopped belongs to the outage).
 BEFORE, OUTAGE, RESTARTING, AFTER = "before", "outage", "restarting", "after"
@@ -115,7 +119,11 @@ async def seed(database_url: str, redis_url: str, livekit: Any) -> Seed:
             user = User(sub=f"faults-{token}", email=f"owner-{token}@example.com", full_name="Owner")
             rooms = [
                 Room(name=f"{kind} {token}", slug=f"{kind}-{token}", access_level=level, configuration={})
-                for kind, level in (("public", "public"), ("restricted", "restricted"), ("finished", "public"))
+                for kind, level in (
+                    ("public", "public"),
+                    ("restricted", "restricted"),
+                    ("finished", "public"),
+                )
             ]
             session.add_all([user, *rooms])
             await session.flush()
@@ -130,7 +138,9 @@ async def seed(database_url: str, redis_url: str, livekit: Any) -> Seed:
     finally:
         await client.aclose()
     guest = livekit.add_participant(str(rooms[1].id), "guest", tracks=["microphone"])
-    return Seed(session_id, data.csrf or "", rooms[0].slug, str(rooms[1].id), str(rooms[2].id), guest.tracks[0].sid)
+    return Seed(
+        session_id, data.csrf or "", rooms[0].slug, str(rooms[1].id), str(rooms[2].id), guest.tracks[0].sid
+    )
 
 
 def _requests(seed: Seed, livekit: Any) -> list[tuple[str, str, str, dict[str, Any], bool]]:
@@ -217,7 +227,9 @@ async def run_outage(
             except httpx.HTTPError as exc:
                 status, body = 0, repr(exc)
             # A request in flight when the part stopped belongs to the outage.
-            report.answers.append(Answer(OUTAGE if sent_in == BEFORE != phase else sent_in, kind, status, body))
+            report.answers.append(
+                Answer(OUTAGE if sent_in == BEFORE != phase else sent_in, kind, status, body)
+            )
 
     async def control() -> None:
         nonlocal phase
@@ -267,15 +279,7 @@ async def half_written(database_url: str, redis_url: str) -> dict[str, list[str]
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as connection:
-            orphans = (
-                await connection.execute(
-                    text(
-                        "SELECT r.slug FROM meet_room r WHERE NOT EXISTS (SELECT 1 FROM meet_resource_access a"
-                        " WHERE a.resource_id = r.id AND a.role = 'owner')"
-                    )
-                )
-            ).scalars()
-            orphan_rooms = list(orphans)
+            orphan_rooms = list((await connection.execute(text(ROOMS_WITHOUT_OWNER))).scalars())
             ids = (await connection.execute(text("SELECT id FROM meet_room"))).scalars()
             rooms = {str(i).replace("-", "") for i in ids}
     finally:

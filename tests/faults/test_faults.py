@@ -32,7 +32,8 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.faults,
     pytest.mark.skipif(
-        not os.environ.get("MEET_TEST_DATABASE_URL"), reason="fault tests run with PostgreSQL: make test-postgres"
+        not os.environ.get("MEET_TEST_DATABASE_URL"),
+        reason="fault tests run with PostgreSQL: make test-postgres",
     ),
 ]
 
@@ -69,7 +70,13 @@ def cluster() -> Iterator[RestartableCluster]:
 
 
 async def _outage(
-    tmp_path: Path, database_url: str, valkey: ValkeyTestServer, livekit: FakeLiveKit, part: str, stop: Any, start: Any
+    tmp_path: Path,
+    database_url: str,
+    valkey: ValkeyTestServer,
+    livekit: FakeLiveKit,
+    part: str,
+    stop: Any,
+    start: Any,
 ) -> load.Report:
     env = load.server_env(database_url, valkey.url, livekit, tmp_path)
     with ServerProcess(env, workers=WORKERS, migrate=True, log_path=tmp_path / "server.log") as server:
@@ -107,7 +114,9 @@ async def test_valkey_stopped_and_restarted_under_load(tmp_path, faults_database
 
 
 async def test_postgres_stopped_and_restarted_under_load(tmp_path, cluster, own_valkey, own_livekit):
-    report = await _outage(tmp_path, cluster.url, own_valkey, own_livekit, "database", cluster.stop, cluster.start)
+    report = await _outage(
+        tmp_path, cluster.url, own_valkey, own_livekit, "database", cluster.stop, cluster.start
+    )
     _assert_outage(report, [load.DATABASE_DOWN], "database")
 
 
