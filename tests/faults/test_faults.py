@@ -94,7 +94,9 @@ async def _outage(
 
 def _assert_outage(report: load.Report, allowed: list[tuple[int, Any]], service: str) -> None:
     """Only the documented answers while the part is down, none after the heartbeat is green."""
-    assert len(report.answers) > 300, report.summary()
+    # Generous floors: a loaded two-core machine sends far fewer than the 300/s aimed at.
+    assert len(report.answers) >= 100, report.summary()
+    assert sum(a.phase == load.AFTER for a in report.answers) >= 20, report.summary()
     for answer in report.failures(load.OUTAGE, load.RESTARTING):
         assert (answer.status, answer.body) in allowed, (answer, report.summary())
     assert report.failures(load.BEFORE) == [], report.summary()
