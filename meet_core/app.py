@@ -37,7 +37,13 @@ from meet_core.identity.sessions import provide_current_user, provide_user
 from meet_core.livekit.client import open_livekit
 from meet_core.meeting.webhook import webhook_setup
 from meet_core.metrics import Metrics
-from meet_core.monitoring import count_valkey_errors, metrics_endpoint, metrics_lifespan, observe
+from meet_core.monitoring import (
+    count_valkey_errors,
+    logging_config,
+    metrics_endpoint,
+    metrics_lifespan,
+    observe,
+)
 from meet_core.pipelined_valkey import PipelinedValkey
 from meet_core.plugins.facade import MeetHooks
 from meet_core.plugins.manager import build_plugin_manager
@@ -180,6 +186,7 @@ def create_app(
             render_plugins=[SwaggerRenderPlugin(path="/")],
         ),
         debug=settings.core.debug,
+        logging_config=logging_config(settings.core),
         request_max_body_size=settings.core.data_upload_max_memory_size,
     )
     app.state.trusted_proxies = proxies = TrustedProxies(settings.core.trusted_proxies)

@@ -157,6 +157,17 @@ def init_sentry(core: CoreSettings) -> None:
     )
 
 
+def logging_config(core: CoreSettings) -> Any:
+    """Litestar's logging set-up (it configures the root logger when a worker starts): its own
+    default, or the same with JSON lines (``LOG_FORMAT=json``)."""
+    from litestar.logging import LoggingConfig
+    from litestar.types import Empty
+
+    if core.log_format != "json":
+        return Empty
+    return LoggingConfig(formatters={"standard": {"()": "meet_core.http.observe.JsonFormatter"}})
+
+
 def observe(app: Litestar, settings: Settings) -> None:
     """Wrap the application in :class:`~meet_core.http.observe.Observed` when anything needs it."""
     from meet_core.http.observe import Observed

@@ -59,6 +59,7 @@ class Observed:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        path = scope["path"]  # as asked: routing drops a trailing slash
         status = 500  # when the application fails before answering
         rid = request_id(scope) if self.access_log else None
         rid_header = (REQUEST_ID_HEADER, rid.encode("ascii")) if rid else None
@@ -73,7 +74,7 @@ class Observed:
 
         try:
             if self.sentry:
-                await self._with_sentry_scope(scope, receive, observed_send, rid)
+                await self._with_sentry_scope(scope, receive, observed_send, rid, path)
             else:
                 await self.app(scope, receive, observed_send)
         finally:
@@ -85,13 +86,13 @@ class Observed:
                 access_log.info(
                     "%s %s %s",
                     scope["method"],
-                    scope["path"],
+                    path,
                     status,
                     extra={
                         "http": {
                             "method": scope["method"],
                             "route": route,
-                            "path": scope["path"],
+                            "path": path,
                             "status": status,
                             "duration_ms": round(seconds * 1000, 3),
                         },
@@ -99,7 +100,9 @@ class Observed:
                     },
                 )
 
-    async def _with_sentry_scope(self, scope: Any, receive: Any, send: Any, rid: str | None) -> None:
+    async def _with_sentry_scope(
+        self, scope: Any, receive: Any, send: Any, rid: str | None, path: str
+    ) -> None:
         """The request's own Sentry scope: its events carry the route, the method and the path,
         the request id, and nothing about the caller (no cookies, headers, address, user)."""
         import sentry_sdk
@@ -108,7 +111,7 @@ class Observed:
             route = scope.get("path_template") or UNMATCHED
             event["transaction"] = route
             event["transaction_info"] = {"source": "route"}
-            event["request"] = {"method": scope["method"], "url": scope["path"]}
+            event["request"] = {"method": scope["method"], "url": path}
             event.setdefault("tags", {})["route"] = route
             if rid:
                 event["tags"]["request_id"] = rid
