@@ -42,10 +42,20 @@ def served_path(url_path: str, routes: set[str]) -> bool:
 
 def test_services_of_the_full_stack(compose):
     assert set(compose["services"]) == {
-        "postgres", "valkey", "livekit", "minio", "minio-init", "migrate", "meet", "frontend", "nginx",
+        "postgres",
+        "valkey",
+        "livekit",
+        "minio",
+        "minio-init",
+        "migrate",
+        "meet",
+        "frontend",
+        "nginx",
     }
     assert compose["services"]["migrate"]["command"] == ["meet", "db", "upgrade"]
-    assert compose["services"]["meet"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert compose["services"]["meet"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
     # The release the frontend was built from (shared/frontend/README.md).
     assert compose["services"]["frontend"]["image"] == "lasuite/meet-frontend:v1.27.0"
 
@@ -102,7 +112,11 @@ def test_nginx_routes_are_the_servers(compose, tmp_path):
     text = (CONFIG / "nginx.conf").read_text()
     routes = route_paths(server_env(compose, tmp_path))
     upstreams = dict(re.findall(r"upstream (\w+) \{[^}]*?server ([\w.-]+:\d+)", text, re.S))
-    assert upstreams == {"meet_backend": "meet:8071", "meet_frontend": "frontend:8080", "meet_storage": "minio:9000"}
+    assert upstreams == {
+        "meet_backend": "meet:8071",
+        "meet_frontend": "frontend:8080",
+        "meet_storage": "minio:9000",
+    }
     for host in upstreams.values():
         assert host.split(":")[0] in compose["services"]
     # Sub-requests to a path of the server (media auth) name real routes.

@@ -59,10 +59,10 @@ def test_json_logs_with_request_ids_and_served_metrics(meet_env, tmp_path):
     env = served_env(meet_env, tmp_path, LOG_FORMAT="json", METRICS_ENABLED="true")
     with ServerProcess(env, workers=2, migrate=True, log_path=log_path) as server:
         given = httpx.get(server.url + CONFIG + "?token=hidden", headers={"X-Request-ID": "edge-42.a:b_c"})
-        refused = httpx.get(server.url + CONFIG, headers={"X-Request-ID": "no spaces or quotes\""})
+        refused = httpx.get(server.url + CONFIG, headers={"X-Request-ID": 'no spaces or quotes"'})
         made = httpx.get(f"{server.url}/api/v1.0/rooms/some-room/")
         assert given.headers["x-request-id"] == "edge-42.a:b_c"
-        assert refused.headers["x-request-id"] != "no spaces or quotes\""
+        assert refused.headers["x-request-id"] != 'no spaces or quotes"'
         assert len(refused.headers["x-request-id"]) == 32
         assert made.headers["x-request-id"] and made.status_code in (200, 404)
         for _ in range(10):
@@ -84,7 +84,7 @@ def test_json_logs_with_request_ids_and_served_metrics(meet_env, tmp_path):
 
 # ------------------------------------------------------------------------------------ Sentry
 
-PROBE = '''
+PROBE = """
 from typing import Any
 
 from litestar import Request, get
@@ -109,7 +109,7 @@ class ProbePlugin:
     @hookimpl
     def meet_route_handlers(self, settings: Any) -> list[Any]:
         return [boom, refused]
-'''
+"""
 
 
 def _probe_distribution(site: Path) -> None:
@@ -125,7 +125,7 @@ def _probe_distribution(site: Path) -> None:
 class _Sentry(BaseHTTPRequestHandler):
     received: list[bytes]
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
@@ -183,7 +183,9 @@ def test_sentry_gets_unhandled_errors_with_route_and_no_personal_data(meet_env, 
             "X-Forwarded-For": "203.0.113.77",
         }
         assert httpx.get(server.url + "/api/v1.0/probe/refused", headers=secrets).status_code == 403
-        response = httpx.get(server.url + "/api/v1.0/probe/widget/boom?email=alice%40example.com", headers=secrets)
+        response = httpx.get(
+            server.url + "/api/v1.0/probe/widget/boom?email=alice%40example.com", headers=secrets
+        )
         assert response.status_code == 500
         deadline = time.monotonic() + 15
         while not _events(received) and time.monotonic() < deadline:

@@ -4,6 +4,9 @@ from Valkey, through ``meet_core.api.metrics``; the lobby's LiveKit calls are co
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meet_core.api import ResourceAccess
 
 
 async def _gauge(meet, name: str = "meet_lobby_waiting_participants") -> dict[tuple, float]:
@@ -34,11 +37,7 @@ async def test_waiting_participants_of_every_room(lobby_app, livekit, lobby):
 
     admin = await meet.create_user()
     await meet.login(admin)
-    from meet_core.api import ResourceAccess
-
     engine = meet.app.state.db_config.get_engine()
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     async with AsyncSession(engine) as session:
         session.add(ResourceAccess(resource_id=first.id, user_id=admin.id, role="owner"))
         await session.commit()
