@@ -52,12 +52,12 @@ from meet_core.rooms.models import PRIVILEGED_ROLES, AccessLevel, ResourceAccess
 from meet_core.rooms.schemas import RoomInput, validate_room_input
 from meet_core.rooms.service import create_room, read_room
 from meet_core.settings import Settings
-from meet_core.state import hooks, livekit_api, pipelined_valkey, settings, valkey_client
+from meet_core.state import hooks, livekit_api, metrics, pipelined_valkey, settings, valkey_client
 from meet_core.throttle import THROTTLE_LUA, Throttle, client_ip, count_hit, parse_rate, throttled
 from meet_core.users.models import User
 
 #: The plugin API's version, ``MAJOR.MINOR`` (see :func:`require`).
-VERSION = "1.1"
+VERSION = "1.2"
 
 
 class ApiVersionError(ImportError):
@@ -140,6 +140,7 @@ __all__ = [
     "livekit_caller",
     "livekit_config",
     "livekit_room_name",
+    "metrics",
     "not_authenticated",
     "not_found",
     "parse_rate",

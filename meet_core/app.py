@@ -36,6 +36,14 @@ from meet_core.identity.oidc import oidc_lifespan
 from meet_core.identity.sessions import provide_current_user, provide_user
 from meet_core.livekit.client import open_livekit
 from meet_core.meeting.webhook import webhook_setup
+from meet_core.metrics import Metrics
+from meet_core.monitoring import (
+    count_valkey_errors,
+    logging_config,
+    metrics_endpoint,
+    metrics_lifespan,
+    observe,
+)
 from meet_core.pipelined_valkey import PipelinedValkey
 from meet_core.plugins.facade import MeetHooks
 from meet_core.plugins.manager import build_plugin_manager
@@ -108,7 +116,7 @@ def _lifespan(settings: Settings, hooks: MeetHooks) -> Any:
         app.state.valkey = connect(url)
         app.state.pipelined_valkey = PipelinedValkey(url)
         try:
-            async with open_livekit(core) as livekit, AsyncExitStack() as stack:
+            async with open_livekit(core, app.state.metrics) as livekit, AsyncExitStack() as stack:
                 app.state.livekit = livekit
                 for context in hooks.lifespans(app):
                     await stack.enter_async_context(context)
@@ -150,6 +158,9 @@ def create_app(
     for module in CORE_ROUTE_MODULES:
         route_handlers.extend(importlib.import_module(module).ROUTES)
     route_handlers.extend(hooks.route_handlers(settings))
+    metrics = Metrics() if settings.core.metrics_enabled else None  # docs/deploy.md, "Metrics"
+    if metrics is not None and settings.core.metrics_port is None:
+        route_handlers.append(metrics_endpoint)
     route_handlers = [*options_handlers(route_handlers), *route_handlers]
 
     db_config = database_config(settings.core)
@@ -162,7 +173,12 @@ def create_app(
         },
         exception_handlers=exception_handlers(),
         cors_config=cors_config(settings.core),
-        lifespan=[_lifespan(settings, hooks), oidc_lifespan],
+        lifespan=[
+            _lifespan(settings, hooks),
+            oidc_lifespan,
+            *([metrics_lifespan(settings)] if metrics is not None else []),
+        ],
+        after_exception=[count_valkey_errors] if metrics is not None else [],
         openapi_config=OpenAPIConfig(
             title="Meet API",
             version=__version__,
@@ -170,6 +186,7 @@ def create_app(
             render_plugins=[SwaggerRenderPlugin(path="/")],
         ),
         debug=settings.core.debug,
+        logging_config=logging_config(settings.core),
         request_max_body_size=settings.core.data_upload_max_memory_size,
     )
     app.state.trusted_proxies = proxies = TrustedProxies(settings.core.trusted_proxies)
@@ -183,6 +200,10 @@ def create_app(
     app.state.frontend_config = core_frontend_config(settings)
     app.state.livekit_verifier = TokenVerifier(core.livekit_api_key, core.livekit_api_secret)
     app.state.livekit_webhook = webhook_setup(core)
+    app.state.metrics = metrics
+    if metrics is not None:
+        metrics.instrument_pool(db_config.get_engine())
+    observe(app, settings)  # metrics, JSON access log, Sentry: nothing on the request path when off
     return app
 
 

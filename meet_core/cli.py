@@ -90,6 +90,10 @@ def serve(host: str, port: int, workers: int, migrate: bool, backlog: int) -> No
     from meet_core.livekit.color import warm_color_cache
 
     settings, hooks = _settings_and_hooks()
+    if settings.core.log_format == "json":
+        from meet_core.http.observe import use_json_logs
+
+        use_json_logs()
     if migrate:
         from meet_core.db.migrate import upgrade
 
@@ -99,6 +103,7 @@ def serve(host: str, port: int, workers: int, migrate: bool, backlog: int) -> No
     if not settings.core.redis_url:
         private = PrivateValkey(settings.core.meet_data_dir)
         os.environ["REDIS_URL"] = private.start()
+    metrics_dir = _metrics_folder(settings.core.metrics_enabled, workers)
     try:
         Granian(
             "meet_core.app:create_served_app",
@@ -109,10 +114,42 @@ def serve(host: str, port: int, workers: int, migrate: bool, backlog: int) -> No
             workers=workers,
             log_access=False,
             backlog=backlog,
+            log_dictconfig=_granian_json_logs() if settings.core.log_format == "json" else None,
         ).serve()
     finally:
         if private is not None:
             private.stop()
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_folder(enabled: bool, workers: int) -> str | None:
+    """With metrics on and several workers, a fresh ``PROMETHEUS_MULTIPROC_DIR`` (returned, to
+    delete at exit) unless one is set: the workers write their values there and the one that
+    answers a scrape reads them all. Set before any worker exists (they inherit it)."""
+    if not enabled or workers < 2 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="meet-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    if "prometheus_client" in sys.modules:  # imported by a plugin before the variable was set
+        raise click.ClickException("prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was set")
+    return folder
+
+
+def _granian_json_logs() -> dict[str, Any]:
+    """granian's own log lines in JSON too (``LOG_FORMAT=json``)."""
+    import copy
+
+    from granian.log import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        formatter["()"] = "meet_core.http.observe.JsonFormatter"
+    return config
 
 
 @main.group()

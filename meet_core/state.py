@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from meet_core.http.proxies import TrustedProxies
     from meet_core.meeting.webhook import WebhookSetup
+    from meet_core.metrics import Metrics
     from meet_core.pipelined_valkey import PipelinedValkey
     from meet_core.plugins.facade import MeetHooks
     from meet_core.rooms.service import RoomCache
@@ -92,3 +93,9 @@ def livekit_verifier(holder: _HasApp | Litestar) -> TokenVerifier:
 def livekit_webhook_setup(holder: _HasApp | Litestar) -> WebhookSetup:
     """The LiveKit webhook's receiver and room filter."""
     return _state(holder).livekit_webhook  # type: ignore[no-any-return]
+
+
+def metrics(holder: _HasApp | Litestar) -> Metrics | None:
+    """The application's Prometheus metrics (``meet_core.metrics.Metrics``); None when
+    ``METRICS_ENABLED`` is off. Plugins add gauges with its ``scrape_gauge``."""
+    return _state(holder).metrics  # type: ignore[no-any-return]

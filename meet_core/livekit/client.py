@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from livekit import api
 
 from meet_core.settings.core import CoreSettings
+
+if TYPE_CHECKING:
+    from meet_core.metrics import Metrics
 
 #: Of each LiveKit API call: connecting, then the whole call (one attempt: no failover for a
 #: self-hosted server). Failures are 502s (meet_core.http.errors).
@@ -41,11 +44,18 @@ def enforce_timeout(client: api.LiveKitAPI, timeout: aiohttp.ClientTimeout = TIM
 
 
 @asynccontextmanager
-async def open_livekit(core: CoreSettings) -> AsyncIterator[api.LiveKitAPI]:
-    """Open the client; with ``LIVEKIT_VERIFY_SSL=false`` we own its aiohttp session and close it."""
+async def open_livekit(core: CoreSettings, metrics: Metrics | None = None) -> AsyncIterator[api.LiveKitAPI]:
+    """Open the client; we own its aiohttp session (and close it) when ``LIVEKIT_VERIFY_SSL=false``
+    or when ``metrics`` count its calls (a trace on the session sees every service's calls)."""
     session: aiohttp.ClientSession | None = None
-    if not core.livekit_verify_ssl:
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False))
+    if not core.livekit_verify_ssl or metrics is not None:
+        from meet_core.metrics import livekit_trace
+
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=core.livekit_verify_ssl),
+            timeout=TIMEOUT,
+            trace_configs=[livekit_trace(metrics)] if metrics is not None else None,
+        )
     client = api.LiveKitAPI(
         url=core.livekit_api_url,
         api_key=core.livekit_api_key,

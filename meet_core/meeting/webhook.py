@@ -26,7 +26,7 @@ from livekit.api import TokenVerifier, WebhookEvent, WebhookReceiver
 from meet_core.http import API_PREFIX
 from meet_core.http.openapi import WebhookStatus, error_responses, request_body
 from meet_core.settings.core import CoreSettings
-from meet_core.state import core_settings, hooks, livekit_webhook_setup, valkey_client
+from meet_core.state import core_settings, hooks, livekit_webhook_setup, metrics, valkey_client
 
 log = logging.getLogger("meet_core.meeting.webhook")
 
@@ -69,6 +69,13 @@ def webhook_setup(core: CoreSettings) -> WebhookSetup:
     return WebhookSetup(receiver=receiver, room_filter=room_filter)
 
 
+def _count(request: Request[Any, Any, Any], event: str, outcome: str) -> None:
+    """``meet_livekit_webhook_events`` (when metrics are on); unknown types count as ``other``."""
+    counters = metrics(request)
+    if counters is not None:
+        counters.webhook_events.labels(event if event in EVENT_TYPES else "other", outcome).inc()
+
+
 def _answer(status_code: int, status: str) -> Response[dict[str, str]]:
     return Response({"status": status}, status_code=status_code, media_type=MediaType.JSON)
 
@@ -96,6 +103,7 @@ async def livekit_webhook(request: Request[Any, Any, Any]) -> Response[dict[str,
     """Verify, filter, de-duplicate and hand a LiveKit event to the plugins."""
     header = request.headers.get("authorization")
     if not header:
+        _count(request, "", "rejected")
         return _answer(401, "error")
     setup = livekit_webhook_setup(request)
     try:
@@ -105,22 +113,27 @@ async def livekit_webhook(request: Request[Any, Any, Any]) -> Response[dict[str,
             raise ValueError("the body is not a JSON object")
     except Exception as exc:  # bad JWT, hash mismatch, undecodable or malformed body
         log.info("rejected LiveKit webhook: %s", exc)
+        _count(request, "", "rejected")
         return _answer(400, "error")
 
     room_name = event.room.name or event.egress_info.room_name
     core = core_settings(request)
     if core.connection_test_room_prefix and room_name.startswith(core.connection_test_room_prefix):
+        _count(request, event.event, "skipped")
         return _answer(200, "success")
     if setup.room_filter is not None and not setup.room_filter.search(room_name):
+        _count(request, event.event, "skipped")
         return _answer(200, "success")
     if event.event not in EVENT_TYPES:
         log.info("unknown LiveKit webhook event type %r", event.event)
+        _count(request, event.event, "unknown_type")
         return _answer(422, "error")
     if not await _first_delivery(request, event.id):
         log.info("LiveKit webhook event %s already processed", event.id)
+        _count(request, event.event, "duplicate")
         return _answer(200, "success")
     await hooks(request).livekit_event(request, event)
+    _count(request, event.event, "dispatched")
     return _answer(200, "success")
-
 
 ROUTES = [livekit_webhook]

@@ -50,6 +50,21 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     version: str = "0.1.0"
     commit: str = ""
 
+    # --- operations: metrics, errors, logs (docs/configuration.md, "Operations") ---------
+    # Prometheus metrics at /metrics (off: no route and nothing on the request path).
+    metrics_enabled: bool = False
+    # A port of its own for /metrics (then not served on the API's port); None: the API's port.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    # Bearer token /metrics requires (401 without it); unset: no token.
+    metrics_token: str | None = None
+    # Sentry (the old system's setting): unhandled errors, with their route and no personal data.
+    sentry_dsn: Annotated[str | None, msgspec.Meta(extra={"secret": True})] = None
+    sentry_environment: str | None = None
+    sentry_release: str | None = None
+    # "json": one JSON object per log line, and one line per request (with its X-Request-ID).
+    log_format: Literal["text", "json"] = "text"
+
     # --- object storage (S3 API), shared by the plugins that store media -----------------
     # The old system's names: the files plugin (background images) and recordings read them.
     aws_s3_endpoint_url: str | None = None
@@ -187,6 +202,8 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
         parse_networks(self.trusted_proxies)  # ValueError -> reported at start-up
         if self.connection_test_token_ttl_seconds <= 0:
             raise ValueError("CONNECTION_TEST_TOKEN_TTL_SECONDS must be a positive number of seconds")
+        if self.metrics_port is not None and not 0 < self.metrics_port < 65536:
+            raise ValueError("METRICS_PORT must be a TCP port (1-65535)")
         if self.data_upload_max_memory_size <= 0:
             raise ValueError("DATA_UPLOAD_MAX_MEMORY_SIZE must be a positive number of bytes")
 

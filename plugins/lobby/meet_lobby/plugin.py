@@ -23,8 +23,10 @@ from meet_core.api import (
     User,
     hookimpl,
     livekit_api,
+    metrics,
     parse_uuid,
     pipelined_valkey,
+    valkey_client,
 )
 from meet_lobby.routes import PLUGIN_NAME, ROUTES, cookie_participant_id, lobby_service, set_lobby_service
 from meet_lobby.service import LobbyService
@@ -66,7 +68,16 @@ class LobbyPlugin:
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
         """One service per application, bound to the app's Valkey and LiveKit clients."""
         assert self.settings is not None, "meet_configure runs before the application starts"
-        set_lobby_service(app, LobbyService(self.settings, pipelined_valkey(app), livekit_api(app)))
+        service = LobbyService(self.settings, pipelined_valkey(app), livekit_api(app))
+        set_lobby_service(app, service)
+        counters = metrics(app)
+        if counters is not None:
+            client = valkey_client(app)
+            counters.scrape_gauge(
+                "meet_lobby_waiting_participants",
+                "Participants waiting in a lobby, all rooms together.",
+                lambda: service.count_waiting(client),
+            )
         try:
             yield
         finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any, Literal
 
 import msgspec
@@ -289,6 +290,21 @@ class LobbyService:
         base = self._room(room_id)
         await self.valkey.run_script(CLEAR_ROOM, [f"{base}waiting", f"{base}all"], [f"{base}p:"])
 
+    async def count_waiting(self, client: Any) -> int:
+        """Participants waiting in every room (``meet_lobby_waiting_participants``, read at each
+        scrape): the live members of each room's waiting set, found by ``SCAN`` (cost grows with
+        the number of keys, once per scrape, never on a request)."""
+        now_ms = int(time.time() * 1000)
+        total = 0
+        keys: list[Any] = []
+        pattern = f"lobby:{self.settings.lobby_key_prefix}:*:waiting"
+        async for key in client.scan_iter(match=pattern, count=1000):
+            keys.append(key)
+            if len(keys) >= 500:
+                total += await _count_live(client, keys, now_ms)
+                keys = []
+        return total + (await _count_live(client, keys, now_ms) if keys else 0)
+
     # ----------------------------------------------------------------------- LiveKit
 
     async def notify_waiting(self, room_name: str) -> None:
@@ -305,3 +321,11 @@ class LobbyService:
                 )
         except Exception as exc:  # the participant queues whatever LiveKit does
             log.warning("lobby notification to room %s failed: %r", room_name, exc)
+
+
+async def _count_live(client: Any, keys: list[Any], now_ms: int) -> int:
+    """The members of the waiting sets ``keys`` whose deadline is not past, in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.zcount(key, now_ms, "+inf")
+    return sum(int(n) for n in await pipe.execute())
