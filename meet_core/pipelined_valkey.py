@@ -177,8 +177,8 @@ class PipelinedValkey:
         params: dict[str, Any]
         if is_sentinel_url(url):
             self._primary = SentinelPrimary(url, connect_timeout=connect_timeout, timeout=timeout)
-            sentinel_url = self._primary.url
-            params = {"username": sentinel_url.username, "password": sentinel_url.password, "db": sentinel_url.db}
+            primary = self._primary.url
+            params = {"username": primary.username, "password": primary.password, "db": primary.db}
         else:
             params = parse_url(url)
         self._ssl = None
@@ -249,9 +249,11 @@ class PipelinedValkey:
                 if self._path is not None:
                     await loop.create_unix_connection(lambda: connection, self._path)
                 else:
-                    host, port = (self._host, self._port) if self._primary is None else await self._primary.address()
+                    host, port = self._host, self._port
+                    if self._primary is not None:
+                        host, port = await self._primary.address()
                     await loop.create_connection(lambda: connection, host, port, ssl=self._ssl)
-                reply = None
+                reply: Any = None
                 for command in self._handshake:  # replies in order; an error reply raises
                     reply = await connection.call(pack_command(command))
                 if self._primary is not None and reply[0] not in (b"master", b"primary"):

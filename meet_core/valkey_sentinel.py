@@ -126,9 +126,7 @@ def sentinel_client(url: str, **options: Any) -> Valkey:
     """A valkey-py client of the primary: each new connection asks the sentinels where it is,
     and a ``READONLY`` answer (a demoted primary) drops the connection (valkey-py's pool)."""
     parsed = parse_sentinel_url(url)
-    sentinel = _sentinel(
-        parsed, options.get("socket_connect_timeout", 2), options.get("socket_timeout", 5)
-    )
+    sentinel = _sentinel(parsed, options.get("socket_connect_timeout", 2), options.get("socket_timeout", 5))
     return sentinel.master_for(
         parsed.service,
         valkey_class=_SentinelValkey,
@@ -156,4 +154,3 @@ class SentinelPrimary:
 
     async def aclose(self) -> None:
         await _close_sentinels(self._sentinel)
-

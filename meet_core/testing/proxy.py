@@ -27,7 +27,9 @@ class RoundRobinProxy:
     """``with RoundRobinProxy([url_a, url_b, url_c]) as proxy:`` then requests to ``proxy.url``."""
 
     def __init__(self, backends: Sequence[str], *, source_address: str = "127.0.0.2") -> None:
-        self.backends = [(urlsplit(url).hostname or "127.0.0.1", urlsplit(url).port or 80) for url in backends]
+        self.backends = [
+            (urlsplit(url).hostname or "127.0.0.1", urlsplit(url).port or 80) for url in backends
+        ]
         self.source_address = source_address
         self.counts = [0] * len(self.backends)
         self.port = 0
@@ -143,7 +145,11 @@ def _build_head(first: bytes, fields: list[tuple[bytes, bytes]]) -> bytes:
 
 
 def _simple_response(status: int, text: bytes, backend: int | None = None) -> bytes:
-    fields = [(b"Content-Type", b"text/plain"), (b"Content-Length", b"%d" % len(text)), (b"Connection", b"close")]
+    fields = [
+        (b"Content-Type", b"text/plain"),
+        (b"Content-Length", b"%d" % len(text)),
+        (b"Connection", b"close"),
+    ]
     if backend is not None:
         fields.append((BACKEND_HEADER.encode(), b"%d" % backend))
     return _build_head(b"HTTP/1.1 %d Proxy" % status, fields) + text

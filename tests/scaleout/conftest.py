@@ -2,7 +2,8 @@
 one Valkey, as several hosts behind a load balancer (docs/scale-out.md).
 
 The database is PostgreSQL when the suite runs with ``MEET_TEST_DATABASE_URL`` (a database of
-this module's own), else a SQLite file; the first server migrates it. Everyone logs in for real, at the OpenID provider of tests/identity.
+this module's own), else a SQLite file; the first server migrates it. Everyone logs in for
+real, at the OpenID provider of tests/identity.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 
 from meet_core.testing.fake_livekit import FakeLiveKit
 from meet_core.testing.proxy import BACKEND_HEADER, RoundRobinProxy

@@ -22,7 +22,7 @@ from meet_core.testing.webhooks import sign_webhook, webhook_body
 from tests.identity.conftest import API, Provider
 from tests.scaleout.conftest import Cluster, backend, database_for, start_cluster
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.scaleout]
 THROTTLE = 4  # CREATION_CALLBACK_THROTTLE_RATES per minute
 
 
@@ -97,7 +97,9 @@ async def test_lobby_admission_across_processes(scaleout: Cluster) -> None:
         waiting = await owner.get(f"{API}/rooms/{room}/waiting-participants/")
         assert waiting.status_code == 200, waiting.text
         assert [p["id"] for p in waiting.json()["participants"]] == [pid]
-        admitted = await owner.post(f"{API}/rooms/{room}/enter/", json={"participant_id": pid, "allow_entry": True})
+        admitted = await owner.post(
+            f"{API}/rooms/{room}/enter/", json={"participant_id": pid, "allow_entry": True}
+        )
         assert admitted.status_code == 200, admitted.text
 
         polls = [
@@ -115,7 +117,9 @@ async def test_lobby_admission_across_processes(scaleout: Cluster) -> None:
 async def test_a_throttle_is_counted_once_across_processes(scaleout: Cluster) -> None:
     body = {"callback_id": "nothing-here"}
     async with scaleout.client() as client, scaleout.client(local_address="127.0.0.3") as other:
-        answers = [await client.post(f"{API}/rooms/creation-callback/", json=body) for _ in range(THROTTLE + 2)]
+        answers = [
+            await client.post(f"{API}/rooms/creation-callback/", json=body) for _ in range(THROTTLE + 2)
+        ]
         # The same client from elsewhere: its own window (the servers read X-Forwarded-For).
         elsewhere = await other.post(f"{API}/rooms/creation-callback/", json=body)
     assert [a.status_code for a in answers] == [200] * THROTTLE + [429, 429]
@@ -162,4 +166,3 @@ async def test_a_webhook_delivered_to_every_process_is_processed_once(
         other = await deliver(livekit_server, "EV_another")
         assert other.status_code == 200
         assert len(livekit.calls_to("ListSIPDispatchRule")) == 2
-
