@@ -96,11 +96,12 @@ def start_cluster(
     cluster = Cluster(servers, proxy, full_env, provider, logs)
     try:
         # Together: a server queries the database only when asked, after the first one migrated it.
+        # A generous start-up bound: the processes import everything at once on a loaded machine.
         with ThreadPoolExecutor(max_workers=count) as pool:
-            list(pool.map(lambda server: server.start(), servers))
+            list(pool.map(lambda server: server.start(timeout=180), servers))
         proxy.start()
         yield cluster
     finally:
         proxy.stop()
-        for server in servers:
-            server.stop()
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            list(pool.map(lambda server: server.stop(), servers))

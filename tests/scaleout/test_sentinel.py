@@ -59,6 +59,8 @@ async def test_the_servers_carry_on_after_a_failover(
         old_primary = sentinel.primary_address()
         sentinel.wait_replicated()
         sentinel.kill_primary()
+        during = await owner.get(f"{API}/users/me/")  # the primary is gone, not yet replaced
+        assert during.status_code == 503, during.text
         await asyncio.to_thread(sentinel.wait_for_failover)
         assert sentinel.primary_address() != old_primary
 
