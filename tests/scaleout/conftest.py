@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -34,7 +34,6 @@ class Cluster:
     proxy: RoundRobinProxy
     env: dict[str, str]
     provider: Provider
-    logs: list[Path] = field(default_factory=list)
 
     def client(self, local_address: str | None = None) -> httpx.AsyncClient:
         """A browser talking to the proxy (from ``local_address``, another 127/8 address, to be
@@ -57,9 +56,6 @@ class Cluster:
         assert backend(callback) != backend(start)
         browser.headers["X-CSRFToken"] = browser.cookies["csrftoken"]
         return browser.cookies["sessionid"]
-
-    def tail_logs(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text()[-2000:]}" for log in self.logs if log.exists())
 
 
 def backend(response: httpx.Response) -> int:
@@ -93,7 +89,7 @@ def start_cluster(
     logs = [directory / f"server-{index}.log" for index in range(count)]
     servers = [ServerProcess(full_env, migrate=index == 0, log_path=logs[index]) for index in range(count)]
     proxy = RoundRobinProxy([server.url for server in servers], source_address=PROXY_ADDRESS)
-    cluster = Cluster(servers, proxy, full_env, provider, logs)
+    cluster = Cluster(servers, proxy, full_env, provider)
     try:
         # Together: a server queries the database only when asked, after the first one migrated it.
         # A generous start-up bound: the processes import everything at once on a loaded machine.

@@ -9,9 +9,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import valkey
+from valkey import exceptions as errors
 
+from meet_core.pipelined_valkey import PipelinedValkey
 from meet_core.settings import SettingsError
 from meet_core.testing.fake_livekit import FakeLiveKit
+from meet_core.testing.server import free_port
 from meet_core.testing.valkey_sentinel import SentinelTestSetup
 from meet_core.valkey_sentinel import SentinelURL, parse_sentinel_url
 from tests.identity.conftest import API, Provider
@@ -136,3 +140,20 @@ async def test_no_sentinel_answering_is_a_503(meet_app) -> None:
     meet = await meet_app(env={"REDIS_URL": "valkey+sentinel://127.0.0.1:1/mymaster/0"})
     answer = await meet.client.post(f"{API}/rooms/creation-callback/", json={"callback_id": "x"})
     assert answer.status_code == 503, answer.text
+
+
+async def test_a_demoted_primary_is_left_for_the_sentinels_answer(sentinel: SentinelTestSetup) -> None:
+    """The pipelined client connected to the primary; the primary turns into a replica (as after
+    a failover it missed): a write's ``READONLY`` drops the connection (503), and a connection to a
+    node that is not the primary is refused (``ROLE``) rather than used."""
+    client = PipelinedValkey(sentinel.url)
+    try:
+        assert await client.execute("SET", "k", "v") == b"OK"
+        with valkey.Valkey(port=sentinel.primary_port) as primary:
+            primary.execute_command("REPLICAOF", "127.0.0.1", str(free_port()))
+        with pytest.raises(errors.ConnectionError, match="the Valkey primary was demoted: READONLY"):
+            await client.execute("SET", "k", "w")
+        with pytest.raises(errors.ConnectionError, match="is not the primary yet"):
+            await client.execute("GET", "k")
+    finally:
+        await client.aclose()
