@@ -14,6 +14,8 @@ from typing import Any
 
 import valkey.asyncio as valkey
 
+from meet_core.valkey_sentinel import is_sentinel_url, sentinel_client
+
 log = logging.getLogger(__name__)
 
 
@@ -46,5 +48,9 @@ class PrivateValkey:
 
 
 def connect(url: str) -> valkey.Valkey:
-    """One client (with its connection pool) per application; ``redis://`` URLs work too."""
-    return valkey.Valkey.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+    """One client (with its connection pool) per application; ``redis://`` URLs work too, and
+    ``valkey+sentinel://`` ones (the primary found through Sentinel: meet_core/valkey_sentinel.py)."""
+    options: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 5, "health_check_interval": 30}
+    if is_sentinel_url(url):
+        return sentinel_client(url, **options)
+    return valkey.Valkey.from_url(url, **options)

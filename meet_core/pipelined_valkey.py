@@ -30,6 +30,8 @@ import libvalkey
 from valkey import exceptions as errors
 from valkey.asyncio.connection import SSLConnection, ValkeySSLContext, parse_url
 
+from meet_core.valkey_sentinel import SentinelPrimary, is_sentinel_url
+
 Arg = str | bytes | int | float
 
 
@@ -162,14 +164,23 @@ class PipelinedValkey:
     """A Valkey client for the request paths: calls of one loop turn share one write.
 
     ``url`` is a ``REDIS_URL`` as valkey-py reads it (``redis://``, ``rediss://``,
-    ``valkey://``, ``unix://``, with user, password and database). The connection opens on
-    the first call and again on the first call after it was lost.
+    ``valkey://``, ``unix://``, with user, password and database), or a ``valkey+sentinel://``
+    URL: the primary's address is then asked of the sentinels at each (re)connection, the
+    connection must be to a primary (``ROLE``), and a ``READONLY`` reply (a demoted primary)
+    drops it. The connection opens on the first call and again on the first call after it was lost.
     """
 
     def __init__(self, url: str, *, connect_timeout: float = 2, timeout: float = 5) -> None:
         self.connect_timeout = connect_timeout
         self.timeout = timeout
-        params: dict[str, Any] = parse_url(url)
+        self._primary: SentinelPrimary | None = None
+        params: dict[str, Any]
+        if is_sentinel_url(url):
+            self._primary = SentinelPrimary(url, connect_timeout=connect_timeout, timeout=timeout)
+            primary = self._primary.url
+            params = {"username": primary.username, "password": primary.password, "db": primary.db}
+        else:
+            params = parse_url(url)
         self._ssl = None
         if params.pop("connection_class", None) is SSLConnection:
             options = {key[4:]: params.pop(key) for key in list(params) if key.startswith("ssl_")}
@@ -184,6 +195,8 @@ class PipelinedValkey:
             self._handshake.append(["AUTH", *user, params["password"]])
         if params.get("db"):
             self._handshake.append(["SELECT", int(params["db"])])
+        if self._primary is not None:
+            self._handshake.append(["ROLE"])  # last: its reply is checked in _open
         self._connection: _Connection | None = None
         self._connecting: asyncio.Future[_Connection] | None = None
 
@@ -193,7 +206,13 @@ class PipelinedValkey:
         connection = self._connection
         if connection is None or connection.closed:
             connection = await self._connect()
-        return await connection.call(packed)
+        try:
+            return await connection.call(packed)
+        except errors.ResponseError as exc:
+            if self._primary is not None and str(exc).startswith("READONLY"):
+                connection.close()  # a demoted primary: ask the sentinels again on the next call
+                raise errors.ConnectionError(f"the Valkey primary was demoted: {exc}") from exc
+            raise
 
     async def run_script(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
         """``EVALSHA``, and ``EVAL`` once if Valkey does not know the script (it then does)."""
@@ -208,6 +227,8 @@ class PipelinedValkey:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        if self._primary is not None:
+            await self._primary.aclose()
 
     async def _connect(self) -> _Connection:
         """Open the connection once, whoever asks for it first; the others wait for it."""
@@ -228,9 +249,15 @@ class PipelinedValkey:
                 if self._path is not None:
                     await loop.create_unix_connection(lambda: connection, self._path)
                 else:
-                    await loop.create_connection(lambda: connection, self._host, self._port, ssl=self._ssl)
+                    host, port = self._host, self._port
+                    if self._primary is not None:
+                        host, port = await self._primary.address()
+                    await loop.create_connection(lambda: connection, host, port, ssl=self._ssl)
+                reply: Any = None
                 for command in self._handshake:  # replies in order; an error reply raises
-                    await connection.call(pack_command(command))
+                    reply = await connection.call(pack_command(command))
+                if self._primary is not None and reply[0] not in (b"master", b"primary"):
+                    raise errors.ConnectionError(f"the Valkey at {host}:{port} is not the primary yet")
         except (TimeoutError, OSError, errors.ConnectionError) as exc:
             connection.close()
             raise errors.ConnectionError(f"cannot connect to Valkey: {exc!r}") from exc

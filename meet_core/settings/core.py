@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from meet_core.valkey_sentinel import is_sentinel_url, parse_sentinel_url
+
 AccessLevel = Literal["public", "trusted", "restricted"]
 
 DEFAULT_SOURCES = ["camera", "microphone", "screen_share", "screen_share_audio"]
@@ -206,6 +208,11 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
             raise ValueError("METRICS_PORT must be a TCP port (1-65535)")
         if self.data_upload_max_memory_size <= 0:
             raise ValueError("DATA_UPLOAD_MAX_MEMORY_SIZE must be a positive number of bytes")
+        if self.redis_url and is_sentinel_url(self.redis_url):
+            try:
+                parse_sentinel_url(self.redis_url)
+            except ValueError as exc:
+                raise ValueError(f"REDIS_URL: {exc}") from None
 
     def build_database_url(self) -> str:
         """``DATABASE_URL``, else the old ``DB_*`` variables, else a SQLite file in the data folder."""
