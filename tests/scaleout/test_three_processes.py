@@ -22,7 +22,8 @@ from meet_core.testing.webhooks import sign_webhook, webhook_body
 from tests.identity.conftest import API, Provider
 from tests.scaleout.conftest import Cluster, backend, database_for, start_cluster
 
-pytestmark = [pytest.mark.slow, pytest.mark.scaleout]
+# One xdist worker runs the whole module, so its three servers start once (`--dist loadgroup`).
+pytestmark = [pytest.mark.slow, pytest.mark.scaleout, pytest.mark.xdist_group("three_processes")]
 THROTTLE = 4  # CREATION_CALLBACK_THROTTLE_RATES per minute
 
 
