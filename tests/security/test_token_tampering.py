@@ -71,12 +71,10 @@ class Meeting:
             "stop-subtitle": None,
         }
 
-    async def post(self, route: str, token: str | None, room_id: str | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    async def post(self, route: str, headers: dict[str, str]) -> Any:
         async with self.meet.new_client() as client:
-            return await client.post(
-                f"/api/v1.0/rooms/{room_id or self.room_id}/{route}/", json=self.routes()[route], headers=headers
-            )
+            path = f"/api/v1.0/rooms/{self.room_id}/{route}/"
+            return await client.post(path, json=self.routes()[route], headers=headers)
 
 
 @pytest.fixture
@@ -141,7 +139,10 @@ CASES: dict[str, tuple[Callable[[Meeting], str], str]] = {
         lambda m: _with_header(m.token(), {"alg": "none", "typ": "JWT"}),
         _invalid("The specified alg value is not allowed"),
     ),
-    "no alg in the header": (lambda m: _with_header(m.token(), {"typ": "JWT"}), _invalid("Algorithm not specified")),
+    "no alg in the header": (
+        lambda m: _with_header(m.token(), {"typ": "JWT"}),
+        _invalid("Algorithm not specified"),
+    ),
     "signed with a wrong key": (
         lambda m: m.token(secret=ANOTHER_SECRET),
         _invalid("Signature verification failed"),
@@ -192,17 +193,19 @@ def _changes(livekit: FakeLiveKit) -> list[str]:
 @pytest.mark.parametrize("case", list(CASES))
 # "another algorithm" signs HS512 with the LiveKit secret: its length is not the point.
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
-async def test_a_tampered_token_is_refused_on_every_route(meeting: Meeting, livekit: FakeLiveKit, case: str) -> None:
+async def test_a_tampered_token_is_refused_on_every_route(
+    meeting: Meeting, livekit: FakeLiveKit, case: str
+) -> None:
     forge, detail = CASES[case]
     token = forge(meeting)
     for route in meeting.routes():
-        response = await meeting.post(route, token)
+        response = await meeting.post(route, {"Authorization": f"Bearer {token}"})
         assert (response.status_code, response.json()) == (403, {"detail": detail}), (case, route)
         assert "www-authenticate" not in response.headers
     assert _changes(livekit) == []
     # The genuine token works on every route: the refusals came from the tampering.
     for route in meeting.routes():
-        response = await meeting.post(route, meeting.token())
+        response = await meeting.post(route, {"Authorization": f"Bearer {meeting.token()}"})
         assert response.status_code == 200, (route, response.text)
     assert sorted(set(_changes(livekit))) == sorted(CHANGES)
 
@@ -220,18 +223,12 @@ async def test_a_missing_or_malformed_header_is_refused(
     meeting: Meeting, livekit: FakeLiveKit, header: str | None, detail: str
 ) -> None:
     for route in meeting.routes():
-        headers = {"Authorization": header} if header is not None else {}
-        async with meeting.meet.new_client() as client:
-            response = await client.post(
-                f"/api/v1.0/rooms/{meeting.room_id}/{route}/", json=meeting.routes()[route], headers=headers
-            )
+        response = await meeting.post(route, {"Authorization": header} if header is not None else {})
         assert (response.status_code, response.json()) == (403, {"detail": detail}), route
     assert _changes(livekit) == []
 
 
-async def test_a_token_of_the_real_key_never_grants_admin_powers(
-    meet_app: Any, livekit: FakeLiveKit
-) -> None:
+async def test_a_token_of_the_real_key_never_grants_admin_powers(meet_app: Any, livekit: FakeLiveKit) -> None:
     """An owner's own token (``roomAdmin``) still mutes nobody where only administrators may,
     and opens none of the administrators' routes, which take the session only."""
     meet = await meet_app(plugins=[LobbyPlugin])
@@ -261,7 +258,7 @@ async def test_a_token_of_the_real_key_never_grants_admin_powers(
         assert response.json() == {"detail": "Authentication credentials were not provided."}
     response = await meet.client.get(f"/api/v1.0/rooms/{name}/waiting-participants/", headers=bearer)
     assert response.status_code == 401
-    assert [c.method for c in livekit.calls if c.method in CHANGES + ("RemoveParticipant",)] == []
+    assert [c.method for c in livekit.calls if c.method in (*CHANGES, "RemoveParticipant")] == []
     # The session, with the CSRF token, is what administers: the same mute then succeeds.
     await meet.login(owner)
     response = await meet.client.post(f"/api/v1.0/rooms/{name}/mute-participant/", json=body)
