@@ -47,10 +47,10 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 
 
 #: The budget: cases per operation and phase (``--max-examples``), and the wall time of the
-#: whole run in seconds (beyond it the run is killed and the test fails). About 2,800 cases,
-#: 20-40 s on two cores.
+#: whole run in seconds (beyond it the run is killed and the test fails). About 2,800 cases:
+#: 20-75 s on two cores with SQLite, up to 230 s with PostgreSQL on a machine under load.
 MAX_EXAMPLES = 60
-WALL_TIME = 240
+WALL_TIME = 300
 #: Checks that a response breaks the document (status code, media type or body shape).
 SCHEMA_CHECKS = frozenset(CHECKS.split(",")) - {"not_a_server_error"}
 REPORT_DIR = Path(__file__).resolve().parents[2] / "build"
