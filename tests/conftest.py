@@ -36,3 +36,15 @@ def plugin_distribution(tmp_path, monkeypatch):
 def example_distribution(plugin_distribution):
     """Make ``importlib.metadata`` see a distribution ``meet-example`` with the example plugin."""
     plugin_distribution("meet-example", {"example": "meet_core.testing.example_plugin:ExamplePlugin"})
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Echo the one-line summaries tests record (``record_property("summary", ...)``: the fuzz
+    run's), whatever the verbosity and also from xdist workers."""
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":  # teardown reports carry them again
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "summary":
+                    terminalreporter.write_line(str(value))

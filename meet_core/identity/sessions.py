@@ -21,6 +21,7 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from sqlalchemy.ext.asyncio import AsyncSession
 from valkey.asyncio import Valkey
+from valkey.exceptions import ResponseError
 
 from meet_core.db.request_session import request_db_session
 from meet_core.http.errors import not_authenticated, permission_denied
@@ -63,7 +64,12 @@ async def load_session(request: Request[Any, Any, Any]) -> tuple[str, SessionDat
     result = None
     session_id = cookie(request, core_settings(request).session_cookie_name)
     if session_id:
-        raw = await pipelined_valkey(request).execute("GET", _key(session_id))
+        try:
+            raw = await pipelined_valkey(request).execute("GET", _key(session_id))
+        except ResponseError as exc:  # a key of another type (a list...) names no session either
+            if not str(exc).startswith("WRONGTYPE"):
+                raise
+            raw = None
         if raw is not None:
             try:
                 result = (session_id, _decoder.decode(raw))
