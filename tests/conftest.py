@@ -4,6 +4,7 @@ entry point of the installed package); from a bare source tree, it is loaded her
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import sys
 
 import pytest
@@ -36,3 +37,9 @@ def plugin_distribution(tmp_path, monkeypatch):
 def example_distribution(plugin_distribution):
     """Make ``importlib.metadata`` see a distribution ``meet-example`` with the example plugin."""
     plugin_distribution("meet-example", {"example": "meet_core.testing.example_plugin:ExamplePlugin"})
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The browser suite (tests/browser/) needs a built frontend: say so when it did not run."""
+    if not os.environ.get("MEET_FRONTEND_DIST"):
+        terminalreporter.write_line("browser tests: not run (MEET_FRONTEND_DIST unset)")
