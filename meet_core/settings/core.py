@@ -189,8 +189,9 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
 
     def __post_init__(self) -> None:
         parse_networks(self.trusted_proxies)  # ValueError -> reported at start-up
-        if self.meet_frontend_dist and not os.path.isfile(os.path.join(self.meet_frontend_dist, "index.html")):
-            raise ValueError(f"MEET_FRONTEND_DIST: {self.meet_frontend_dist} has no index.html (not a built frontend)")
+        dist = self.meet_frontend_dist
+        if dist and not os.path.isfile(os.path.join(dist, "index.html")):
+            raise ValueError(f"MEET_FRONTEND_DIST: {dist} has no index.html (not a built frontend)")
         if self.connection_test_token_ttl_seconds <= 0:
             raise ValueError("CONNECTION_TEST_TOKEN_TTL_SECONDS must be a positive number of seconds")
         if self.data_upload_max_memory_size <= 0:

@@ -52,7 +52,8 @@ class SignalSocket:
     def __init__(self, fake: FakeLiveKit, transport: asyncio.Transport, path: str, headers: dict[str, str]):
         self.fake, self.transport, self.buf = fake, transport, b""
         self.room = self.identity = ""
-        accept = base64.b64encode(hashlib.sha1(headers.get("sec-websocket-key", "").encode() + _GUID).digest())
+        key = headers.get("sec-websocket-key", "").encode()
+        accept = base64.b64encode(hashlib.sha1(key + _GUID).digest())
         token = parse_qs(urlsplit(path).query).get("access_token", [""])[0]
         try:
             claims: dict[str, Any] = jwt.decode(

@@ -70,7 +70,9 @@ class Meet:
         return httpx.Client(base_url=self.url + API, cookies=cookies, headers=headers, timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: sync Playwright keeps an event loop running in this thread while it is
+# started, which async tests of other modules sharing the worker could not run beside.
+@pytest.fixture(scope="module")
 def meet(fake_livekit: FakeLiveKit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Meet]:
     """``meet serve --migrate`` with the frontend, OIDC and the telephony and subtitle plugins."""
     data = tmp_path_factory.mktemp("browser-meet")
@@ -102,13 +104,13 @@ def meet(fake_livekit: FakeLiveKit, tmp_path_factory: pytest.TempPathFactory) ->
             yield Meet(server, provider_url, fake_livekit)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     executable = os.environ.get("MEET_CHROMIUM") or shutil.which("chromium")
     if not executable:

@@ -42,7 +42,8 @@ async def meet(meet_app, tmp_path):
 
 
 async def test_pages_of_the_application_are_index_html(meet):
-    for path in ("/", "/abc-defg-hij", "/recording/9b4e2f4e-8f1a-4d7e-9f6e-2f9e0d5a1c3b", "/sdk/create-popup"):
+    pages = ("/", "/abc-defg-hij", "/recording/9b4e2f4e-8f1a-4d7e-9f6e-2f9e0d5a1c3b", "/sdk/create-popup")
+    for path in pages:
         response = await meet.client.get(path)
         assert response.status_code == 200, path
         assert response.content == INDEX
@@ -53,10 +54,11 @@ async def test_pages_of_the_application_are_index_html(meet):
 
 
 async def test_files_have_their_type_and_hashed_assets_are_cached_for_good(meet):
+    forever = "public, max-age=31536000, immutable"
     expected = {
-        "/assets/index-C8XvoIGE.js": ("text/javascript; charset=utf-8", "public, max-age=31536000, immutable"),
-        "/assets/index-C8XvoIGE.css": ("text/css; charset=utf-8", "public, max-age=31536000, immutable"),
-        "/assets/font-latin-wght-normal-BcXVPD7q.woff2": ("font/woff2", "public, max-age=31536000, immutable"),
+        "/assets/index-C8XvoIGE.js": ("text/javascript; charset=utf-8", forever),
+        "/assets/index-C8XvoIGE.css": ("text/css; charset=utf-8", forever),
+        "/assets/font-latin-wght-normal-BcXVPD7q.woff2": ("font/woff2", forever),
         "/favicon.ico": ("image/x-icon", "no-cache"),
         "/manifest.webmanifest": ("application/manifest+json", "no-cache"),
     }
