@@ -6,7 +6,7 @@ PORT ?= 8071
 WORKERS ?= 1
 JOBS ?= 2
 
-.PHONY: install run test test-postgres lint bench plugin-kit clean
+.PHONY: install run test test-browser test-postgres lint bench plugin-kit clean
 
 $(VENV)/.installed: pyproject.toml $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +16,21 @@ $(VENV)/.installed: pyproject.toml $(PLUGINS)
 
 install: $(VENV)/.installed
 
-## Serve on embedded defaults: SQLite in ./data, a private Valkey, LiveKit dev keys.
+## Serve on embedded defaults: SQLite in ./data, a private Valkey, LiveKit dev keys (and the UI at /
+## when MEET_FRONTEND_DIST names a built frontend).
 run: install
 	$(VENV)/bin/meet serve --migrate --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
 
-## The whole test suite (SQLite; PostgreSQL as well when MEET_TEST_DATABASE_URL is set).
+## The whole test suite (SQLite; PostgreSQL as well when MEET_TEST_DATABASE_URL is set). With
+## MEET_FRONTEND_DIST naming a built frontend it includes the browser tests (tests/browser/, kept on
+## one worker by their xdist group); without, it says in one line that they did not run.
 test: install
 	$(VENV)/bin/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+## Only the browser tests of the official frontend (MEET_FRONTEND_DIST=<dist>, Debian's chromium).
+test-browser: install
+	@test -n "$$MEET_FRONTEND_DIST" || { echo "set MEET_FRONTEND_DIST to a built frontend (dist/)"; exit 2; }
+	$(VENV)/bin/python -m pytest -p no:xdist tests/browser $(PYTEST_ARGS)
 
 ## The suite against a throwaway PostgreSQL cluster started here.
 test-postgres: install

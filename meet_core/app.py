@@ -30,6 +30,7 @@ from meet_core.db.config import database_config
 from meet_core.frontend_config import core_frontend_config
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import exception_handlers
+from meet_core.http.frontend import serve_frontend
 from meet_core.http.options import options_handlers
 from meet_core.http.proxies import AllowedHosts, HostGuard, TrustedProxies
 from meet_core.identity.oidc import oidc_lifespan
@@ -190,7 +191,10 @@ def create_app(
         request_max_body_size=settings.core.data_upload_max_memory_size,
     )
     app.state.trusted_proxies = proxies = TrustedProxies(settings.core.trusted_proxies)
-    app.asgi_handler = HostGuard(app.asgi_handler, AllowedHosts(settings.core.allowed_hosts), proxies)
+    handler = app.asgi_handler
+    if settings.core.meet_frontend_dist:  # the UI beside the API, as Meet's nginx serves it
+        handler = serve_frontend(handler, settings.core.meet_frontend_dist, [r.path for r in app.routes])
+    app.asgi_handler = HostGuard(handler, AllowedHosts(settings.core.allowed_hosts), proxies)
     app.state.settings = settings
     app.state.hooks = hooks
     app.state.db_config = db_config

@@ -76,7 +76,14 @@ def main() -> None:
     help="Connections held at once, shared by the workers (granian's default, 1024, stalls "
     "every connection beyond about 512 per worker: a lobby of 5,000 keeps 5,000 open).",
 )
-def serve(host: str, port: int, workers: int, migrate: bool, backlog: int) -> None:
+@click.option(
+    "--frontend",
+    default=None,
+    type=click.Path(exists=True, file_okay=False),
+    help="A built Meet frontend (its dist/ folder) to serve at / beside the API "
+    "(sets MEET_FRONTEND_DIST).",
+)
+def serve(host: str, port: int, workers: int, migrate: bool, backlog: int, frontend: str | None) -> None:
     """Serve the API with granian.
 
     Settings are checked before the workers start. Without REDIS_URL a private Valkey is
@@ -89,6 +96,8 @@ def serve(host: str, port: int, workers: int, migrate: bool, backlog: int) -> No
     from meet_core.cache import PrivateValkey
     from meet_core.livekit.color import warm_color_cache
 
+    if frontend:  # read by the workers' create_app, like REDIS_URL below
+        os.environ["MEET_FRONTEND_DIST"] = str(Path(frontend).resolve())
     settings, hooks = _settings_and_hooks()
     if settings.core.log_format == "json":
         from meet_core.http.observe import use_json_logs

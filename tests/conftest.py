@@ -4,6 +4,7 @@ entry point of the installed package); from a bare source tree, it is loaded her
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import sys
 
 import pytest
@@ -40,7 +41,8 @@ def example_distribution(plugin_distribution):
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Echo the one-line summaries tests record (``record_property("summary", ...)``: the fuzz
-    run's), whatever the verbosity and also from xdist workers."""
+    run's), whatever the verbosity and also from xdist workers; and say when the browser suite
+    (tests/browser/, which needs a built frontend) did not run."""
     for reports in terminalreporter.stats.values():
         for report in reports:
             if getattr(report, "when", None) != "call":  # teardown reports carry them again
@@ -48,3 +50,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             for name, value in getattr(report, "user_properties", ()):
                 if name == "summary":
                     terminalreporter.write_line(str(value))
+    if not os.environ.get("MEET_FRONTEND_DIST"):
+        terminalreporter.write_line("browser tests: not run (MEET_FRONTEND_DIST unset)")

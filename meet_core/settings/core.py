@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
@@ -26,6 +27,9 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
 
     # --- server and storage --------------------------------------------------------------
     meet_data_dir: str = "data"
+    # A built frontend (its dist/ folder) served at / beside the API, with the SPA fallback to
+    # index.html (meet_core/http/frontend.py); unset: the API only. `meet serve --frontend DIR`.
+    meet_frontend_dist: str | None = None
     database_url: str | None = None
     db_engine: str | None = None
     db_name: str | None = None
@@ -202,6 +206,9 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
 
     def __post_init__(self) -> None:
         parse_networks(self.trusted_proxies)  # ValueError -> reported at start-up
+        dist = self.meet_frontend_dist
+        if dist and not os.path.isfile(os.path.join(dist, "index.html")):
+            raise ValueError(f"MEET_FRONTEND_DIST: {dist} has no index.html (not a built frontend)")
         if self.connection_test_token_ttl_seconds <= 0:
             raise ValueError("CONNECTION_TEST_TOKEN_TTL_SECONDS must be a positive number of seconds")
         if self.metrics_port is not None and not 0 < self.metrics_port < 65536:

@@ -29,6 +29,8 @@ from livekit.protocol import agent_dispatch as ad
 from livekit.protocol import egress as eg
 from livekit.protocol import room as rm
 
+from meet_core.testing.fake_signal import SignalSocket, is_signal_upgrade
+
 __all__ = ["TWIRP_STATUS", "FakeLiveKit", "RecordedCall"]
 
 #: HTTP status Twirp uses for each error code (twitchtv/twirp ``ServerHTTPStatusFromErrorCode``).
@@ -277,6 +279,8 @@ class FakeLiveKit:
             self._trunks: dict[str, sip.SIPInboundTrunkInfo] = {}
             self._dispatches: dict[str, ad.AgentDispatch] = {}
             self._stop_status: int | None = None
+            #: The JWT claims of every browser that joined over the signalling socket (fake_signal).
+            self.signal_joins: list[dict[str, Any]] = []
 
     # -- state helpers for tests ----------------------------------------------------------
 
@@ -325,6 +329,11 @@ class FakeLiveKit:
                 self._new_room(room)
             self._participants.setdefault(room, {})[identity] = info
             return _copy(info)
+
+    def drop_participant(self, room: str, identity: str) -> None:
+        """The participant left (its signalling socket closed)."""
+        with self._lock:
+            self._participants.get(room, {}).pop(identity, None)
 
     def room(self, name: str) -> models.Room | None:
         """A copy of the stored room, or None."""
@@ -734,6 +743,7 @@ class _Protocol(asyncio.Protocol):
     def __init__(self, fake: FakeLiveKit) -> None:
         self.fake, self.buf, self.continued = fake, b"", False
         self.transport: asyncio.Transport | None = None
+        self.signal: SignalSocket | None = None  # once upgraded to LiveKit's signalling WebSocket
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -741,8 +751,13 @@ class _Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.fake._conns.discard(self.transport)  # type: ignore[arg-type]
+        if self.signal is not None:
+            self.signal.closed()
 
     def data_received(self, data: bytes) -> None:
+        if self.signal is not None:
+            self.signal.feed(data)
+            return
         self.buf += data
         while self.transport is not None and (end := self.buf.find(b"\r\n\r\n")) >= 0:
             lines = self.buf[:end].decode("latin-1").split("\r\n")
@@ -755,6 +770,9 @@ class _Protocol(asyncio.Protocol):
                     self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 return
             body, self.buf, self.continued = self.buf[end + 4 : size], self.buf[size:], False
+            if is_signal_upgrade(method, path, headers):  # a browser joining a room
+                self.signal = SignalSocket(self.fake, self.transport, path, headers)
+                return
             if self.fake._down:  # like a crashed server: the connection drops, nothing answered
                 self.transport.abort()
                 return

@@ -1,0 +1,205 @@
+"""The official frontend's flows in Chromium, each checked on screen and in the server's state.
+
+There is no LiveKit media server: the conference page joins the fake LiveKit's signalling (so
+its participant and ``room_role`` are known) but its media never connects. The tests assert
+that the conference UI is reached with a token for the right room, not that media flows.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import API, Meet, jwt_claims
+
+# One worker runs them all (make test: --dist loadgroup): one server and one Chromium.
+pytestmark = pytest.mark.xdist_group("browser")
+
+SLUG = re.compile(r"/([a-z]{3}-[a-z]{4}-[a-z]{3})$")
+
+
+def log_in(page: Page, meet: Meet, sub: str) -> None:
+    """Home page, "Login", the provider's form, and back on the home page logged in."""
+    page.goto(meet.url + "/")
+    page.get_by_text("Login", exact=True).click()
+    page.wait_for_url(f"{meet.provider_url}/oauth2/authorize**")
+    page.fill("input[name=sub]", sub)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(meet.url + "/")
+    expect(page.get_by_text("Create a meeting")).to_be_visible()
+
+
+def create_meeting(page: Page) -> dict:
+    """"Create a meeting" > "Start an instant meeting": the room the server created."""
+    page.get_by_text("Create a meeting").click()
+    with page.expect_response(lambda r: r.request.method == "POST" and f"{API}/rooms/" in r.url) as created:
+        page.get_by_text("Start an instant meeting").click()
+    assert created.value.status == 201, created.value.text()
+    room: dict = created.value.json()
+    page.wait_for_url(re.compile(SLUG.pattern))
+    return room
+
+
+def wait_for_join(meet: Meet, identity_name: str, room_id: str) -> dict:
+    """The claims of the token a page presented to LiveKit's signalling for ``room_id``."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        for claims in meet.livekit.signal_joins:
+            if claims.get("name") == identity_name and claims["video"]["room"] == room_id:
+                return claims
+        time.sleep(0.1)
+    raise AssertionError(f"{identity_name} never joined {room_id}: {meet.livekit.signal_joins}")
+
+
+def test_home_page_logged_out(new_page, meet: Meet):
+    page = new_page()
+    page.goto(meet.url + "/")
+    expect(page.get_by_text("Login", exact=True)).to_be_visible()
+    expect(page.get_by_text("Join a meeting")).to_be_visible()
+    expect(page.get_by_text("Create a meeting")).to_have_count(0)
+    with meet.api(page.context) as api:
+        assert api.get("/users/me/").status_code == 401
+
+
+def test_login_shows_the_user_and_syncs_their_settings(new_page, meet: Meet):
+    meet.add_user("alice", "Alice", "Liddell")
+    page = new_page()
+    with page.expect_response(lambda r: r.request.method == "PUT" and "/users/" in r.url) as synced:
+        log_in(page, meet, "alice")
+    # The frontend's own settings sync (a session-authenticated PUT) passed the CSRF check.
+    assert synced.value.status == 200, synced.value.text()
+    expect(page.get_by_text("Alice", exact=True)).to_be_visible()
+    with meet.api(page.context) as api:
+        me = api.get("/users/me/").json()
+    assert me["email"] == "alice@example.com" and me["timezone"] == "Europe/Paris"
+
+
+def test_create_a_meeting_reaches_the_conference_with_its_token(new_page, meet: Meet):
+    meet.add_user("carol", "Carol", "Danvers")
+    page = new_page()
+    log_in(page, meet, "carol")
+    room = create_meeting(page)
+    assert page.url.endswith("/" + room["slug"])
+    expect(page.get_by_text("Your meeting is ready")).to_be_visible()
+    expect(page.get_by_role("button", name="Leave")).to_be_visible()
+    # The token the page received names that room and its owner; the page joined with it.
+    claims = jwt_claims(room["livekit"]["token"])
+    assert claims["video"]["room"] == room["id"] and claims["video"]["roomJoin"] is True
+    assert claims["attributes"]["room_role"] == "owner"
+    joined = wait_for_join(meet, "Carol", room["id"])
+    assert joined["sub"] == claims["sub"]
+    with meet.api(page.context) as api:
+        stored = api.get(f"/rooms/{room['id']}/").json()
+    assert stored["slug"] == room["slug"] and stored["access_level"] == "public"
+    assert [a["role"] for a in stored["accesses"]] == ["owner"]
+
+
+def test_join_a_public_room_anonymously(new_page, meet: Meet):
+    meet.add_user("dave", "Dave", "Bowman")
+    owner = new_page()
+    log_in(owner, meet, "dave")
+    room = create_meeting(owner)
+    guest = new_page()
+    guest.goto(f"{meet.url}/{room['slug']}")
+    guest.get_by_label("Your name").fill("Bob")
+    with guest.expect_response(lambda r: f"/rooms/{room['slug']}/?username=Bob" in r.url) as fetched:
+        guest.get_by_role("button", name="Join").click()
+    expect(guest.get_by_role("button", name="Leave")).to_be_visible()
+    token = fetched.value.json()["livekit"]["token"]
+    claims = jwt_claims(token)
+    assert claims["name"] == "Bob" and claims["video"]["room"] == room["id"]
+    assert claims["attributes"]["room_role"] is None  # no role in the room (the old system's null)
+    assert wait_for_join(meet, "Bob", room["id"])["sub"] == claims["sub"]
+
+
+def _restricted_room_with_a_waiting_guest(
+    new_page, meet: Meet, owner_sub: str
+) -> tuple[Page, Page, dict]:
+    meet.add_user(owner_sub, owner_sub.capitalize(), "Owner")
+    owner = new_page()
+    log_in(owner, meet, owner_sub)
+    room = create_meeting(owner)
+    with meet.api(owner.context) as api:
+        patched = api.patch(f"/rooms/{room['id']}/", json={"access_level": "restricted"})
+        assert patched.status_code == 200, patched.text
+    guest = new_page()
+    guest.goto(f"{meet.url}/{room['slug']}")
+    guest.get_by_label("Your name").fill("Eve")
+    guest.get_by_role("button", name="Join").click()
+    expect(guest.get_by_text("Requesting to join...")).to_be_visible()
+    return owner, guest, room
+
+
+def _waiting(meet: Meet, owner: Page, room: dict) -> list[dict]:
+    with meet.api(owner.context) as api:
+        response = api.get(f"/rooms/{room['id']}/waiting-participants/")
+    assert response.status_code == 200, response.text
+    return response.json()["participants"]  # type: ignore[no-any-return]
+
+
+def test_restricted_room_the_owner_admits_a_waiting_guest(new_page, meet: Meet):
+    owner, guest, room = _restricted_room_with_a_waiting_guest(new_page, meet, "frank")
+    (waiting,) = _waiting(meet, owner, room)
+    assert waiting["username"] == "Eve" and waiting["status"] == "waiting"
+    polls: list[dict] = []
+    guest.on("response", lambda r: polls.append(r.json()) if r.url.endswith("/request-entry/") else None)
+    with meet.api(owner.context) as api:
+        decision = {"participant_id": waiting["id"], "allow_entry": True}
+        admitted = api.post(f"/rooms/{room['id']}/enter/", json=decision)
+    assert admitted.status_code == 200, admitted.text
+    # The guest's page, polling request-entry, enters the conference with a token for the room.
+    expect(guest.get_by_role("button", name="Leave")).to_be_visible()
+    accepted = [poll for poll in polls if poll["status"] == "accepted"]
+    assert accepted, polls
+    assert jwt_claims(accepted[-1]["livekit"]["token"])["video"]["room"] == room["id"]
+    assert wait_for_join(meet, "Eve", room["id"])
+    assert _waiting(meet, owner, room) == []
+
+
+def test_restricted_room_the_owner_denies_a_waiting_guest(new_page, meet: Meet):
+    owner, guest, room = _restricted_room_with_a_waiting_guest(new_page, meet, "grace")
+    (waiting,) = _waiting(meet, owner, room)
+    with meet.api(owner.context) as api:
+        decision = {"participant_id": waiting["id"], "allow_entry": False}
+        denied = api.post(f"/rooms/{room['id']}/enter/", json=decision)
+    assert denied.status_code == 200, denied.text
+    expect(guest.get_by_text("Requesting to join...")).to_have_count(0)
+    expect(guest.get_by_role("button", name="Leave")).to_have_count(0)
+    joins = meet.livekit.signal_joins
+    assert not any(c.get("name") == "Eve" and c["video"]["room"] == room["id"] for c in joins)
+    assert _waiting(meet, owner, room) == []
+
+
+def test_logout_from_the_user_menu(new_page, meet: Meet):
+    meet.add_user("heidi", "Heidi", "Klum")
+    page = new_page()
+    log_in(page, meet, "heidi")
+    page.get_by_text("Heidi", exact=True).click()
+    page.get_by_text("Logout").click()
+    # The provider's end-session page (RP-initiated logout), then back through logout-callback/.
+    page.wait_for_url(f"{meet.provider_url}/oauth2/end_session**")
+    page.get_by_role("button", name="End session").click()
+    page.wait_for_url(meet.url + "/**")
+    expect(page.get_by_text("Login", exact=True)).to_be_visible()
+    with meet.api(page.context) as api:
+        assert api.get("/users/me/").status_code == 401
+
+
+def test_telephony_the_meeting_for_later_shows_its_dial_in_number_and_pin(new_page, meet: Meet):
+    meet.add_user("ivan", "Ivan", "Drago")
+    page = new_page()
+    log_in(page, meet, "ivan")
+    page.get_by_text("Create a meeting").click()
+    with page.expect_response(lambda r: r.request.method == "POST" and f"{API}/rooms/" in r.url) as created:
+        page.get_by_text("Create a meeting for a later date").click()
+    room = created.value.json()
+    assert re.fullmatch(r"\d{10}", room["pin_code"] or ""), room
+    details = page.get_by_role("dialog", name="Your connection details")
+    expect(details.get_by_text("+33 1 23 45 67 89")).to_be_visible()
+    code = re.search(r"Code:\s*([\d ]+)#", details.inner_text())
+    assert code and code.group(1).replace(" ", "") == room["pin_code"]
+    with meet.api(page.context) as api:
+        assert api.get(f"/rooms/{room['id']}/").json()["pin_code"] == room["pin_code"]
