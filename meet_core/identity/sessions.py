@@ -19,10 +19,12 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.datastructures import Cookie
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from valkey.asyncio import Valkey
 
-from meet_core.db.request_session import request_db_session
+from meet_core.db.request_session import read_first, request_db_session
 from meet_core.http.errors import not_authenticated, permission_denied
 from meet_core.http.raw import cookie
 from meet_core.state import core_settings, pipelined_valkey, valkey_client
@@ -42,6 +44,9 @@ class SessionData(msgspec.Struct, kw_only=True):
     id_token: str | None = None
     data: dict[str, Any] = msgspec.field(default_factory=dict)
 
+
+#: The user's columns, read with Core (one autocommit round trip, no ORM loading).
+_USER_COLUMNS = [column for column in User.__table__.c if column.key != "sa_orm_sentinel"]
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(SessionData)
@@ -169,12 +174,30 @@ async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession
     user: User | None = None
     found = await session_user_id(request)
     if found is not None:
-        user = await db_session.get(User, found[0])
-        if user is not None and not user.is_active:
-            user = None
+        user = await _active_user(request, db_session, found[0])
         if user is not None and request.method not in SAFE_METHODS:
             check_csrf(request, found[1])
     request.scope[_SCOPE_USER] = user  # type: ignore[literal-required]
+    return user
+
+
+async def _active_user(
+    request: Request[Any, Any, Any], db_session: AsyncSession, user_id: uuid.UUID
+) -> User | None:
+    """The active user of this id, read on every request (a deactivation is seen at once).
+
+    One statement, on an autocommit connection when the request has no transaction yet (a
+    read-only request then opens none: no BEGIN/COMMIT round trips). The ``User`` is built
+    detached, as if loaded then expunged: a handler that adds it to ``db_session`` (or an
+    object referencing it) attaches it without an INSERT.
+    """
+    row = await read_first(
+        request, db_session, select(*_USER_COLUMNS).where(User.__table__.c.id == user_id, User.is_active)
+    )
+    if row is None:
+        return None
+    user = User(**row)
+    make_transient_to_detached(user)
     return user
 
 

@@ -50,9 +50,9 @@ async def list_rooms(
     if user is None:
         page = pagination.resolve_page(request, 0, custom=True)
         return pagination.envelope(request, page, 0, [])
-    count = await service.count_rooms(db_session, user)
+    count = await service.count_rooms(request, db_session, user)
     page = pagination.resolve_page(request, count, custom=True)
-    rows, accesses = await service.rooms_page(db_session, user, page.offset, page.size)
+    rows, accesses = await service.rooms_page(request, db_session, user, page.offset, page.size)
     results = [
         await room_payload(request, room, user, role, accesses.get(room.id, ())) for room, role in rows
     ]
@@ -76,7 +76,7 @@ async def create_room(
     body = await read_json_object(request)
     data = validate_room_input(body, partial=False)
     room = await service.create_room(request, db_session, current_user, data, body.get("callback_id"))
-    role, accesses = await service.role_and_accesses(db_session, room, current_user)
+    role, accesses = await service.role_and_accesses(request, db_session, room, current_user)
     return await room_payload(request, room, current_user, role, accesses)
 
 
@@ -106,7 +106,7 @@ async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]
         return json_response(unregistered_room_payload(request, slug, user))
     if db_session is None or user is None:
         return json_response(await room_payload(request, room, None, None))
-    role, accesses = await service.role_and_accesses(db_session, room, user)
+    role, accesses = await service.role_and_accesses(request, db_session, room, user)
     return json_response(await room_payload(request, room, user, role, accesses))
 
 
@@ -117,7 +117,8 @@ async def _update(
     require_privileged(role)  # updates: DRF's default message
     data = validate_room_input(await read_json_object(request), partial=partial)
     await service.update_room(request, db_session, room, data)
-    return await room_payload(request, room, user, role, await service.accesses_of(db_session, room, role))
+    accesses = await service.accesses_of(request, db_session, room, role)
+    return await room_payload(request, room, user, role, accesses)
 
 
 @put(

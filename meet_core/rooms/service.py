@@ -11,30 +11,33 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
 from litestar import Request
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import Row, RowMapping, Select, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_core.db.request_session import read_first
+from meet_core.db.request_session import read_all, read_first
 from meet_core.http.errors import FieldErrors, permission_denied
 from meet_core.rooms import creation_callback, metadata
-from meet_core.rooms.lookup import get_role, parse_uuid, room_key_filter
+from meet_core.rooms.lookup import parse_uuid, room_key_filter
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
 from meet_core.rooms.schemas import SLUG_MAX_LENGTH, RoomInput
+from meet_core.rooms.serializers import AccessLike, AccessView
 from meet_core.rooms.slugs import slugify
 from meet_core.state import core_settings, hooks, room_cache
 from meet_core.users.models import User
+from meet_core.users.schemas import USER_JSON_FIELDS, UserLike
 
 log = logging.getLogger(__name__)
 
 SLUG_TAKEN = "Room with this Slug already exists."
 
-AccessRows = list[tuple[ResourceAccess, User]]
+#: Accesses with their users: ORM instances or rows, read alike by the serializers.
+AccessRows = list[tuple[AccessLike, UserLike]]
 
 #: The columns of a room, to build a transient ``Room`` from one row (``Room(**row)``).
 ROOM_COLUMNS = [
@@ -168,66 +171,130 @@ def forget_room(request: Request[Any, Any, Any], room: Room | uuid.UUID) -> None
         cache.forget(room.id if isinstance(room, Room) else room)
 
 
-async def accesses_by_room(
-    db_session: AsyncSession, room_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, AccessRows]:
-    """Every access (with its user) of these rooms, newest first, in one query."""
-    if not room_ids:
-        return {}
-    rows = await db_session.execute(
-        select(ResourceAccess, User)
-        .join(User, User.id == ResourceAccess.user_id)
-        .where(ResourceAccess.resource_id.in_(room_ids))
-        .order_by(ResourceAccess.created_at.desc(), ResourceAccess.id)
-    )
+_ACCESS = ResourceAccess.__table__
+_USER = User.__table__
+#: An access with its user as one row: the access's columns labelled ``access_*``, the
+#: user's under their own names (the row then reads as the user of ``user_json``).
+_ACCESS_WITH_USER = [
+    _ACCESS.c.id.label("access_id"),
+    _ACCESS.c.user_id.label("access_user"),
+    _ACCESS.c.resource_id.label("access_resource"),
+    _ACCESS.c.role.label("access_role"),
+    *(_USER.c[name] for name in USER_JSON_FIELDS),
+]
+_NEWEST_FIRST = (_ACCESS.c.created_at.desc(), _ACCESS.c.id)
+
+
+def _access_rows(rows: Iterable[Row[Any]]) -> dict[uuid.UUID, AccessRows]:
     found: dict[uuid.UUID, AccessRows] = defaultdict(list)
-    for access, user in rows.tuples():
-        found[access.resource_id].append((access, user))
+    for row in rows:
+        if row.access_id is not None:
+            access = AccessView(row.access_id, row.access_user, row.access_resource, row.access_role)
+            found[row.access_resource].append((access, row))
     return found
 
 
+async def accesses_by_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, room_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, AccessRows]:
+    """Every access (with its user) of these rooms, newest first, in one query (rows, no ORM)."""
+    if not room_ids:
+        return {}
+    query = (
+        select(*_ACCESS_WITH_USER)
+        .join_from(_ACCESS, _USER, _USER.c.id == _ACCESS.c.user_id)
+        .where(_ACCESS.c.resource_id.in_(room_ids))
+        .order_by(*_NEWEST_FIRST)
+    )
+    return _access_rows(await read_all(request, db_session, query))
+
+
+def _role_and_accesses_query() -> Select[Any]:
+    """The caller's role and, only when it is privileged, the room's accesses: one statement.
+
+    ``mine`` is the caller's access (0 or 1 row: one per user and room); the room's accesses
+    are outer-joined to it on a privileged role, so a member gets one row (the role, no
+    access) and a stranger none.
+    """
+    mine = (
+        select(_ACCESS.c.role.label("my_role"))
+        .where(_ACCESS.c.resource_id == bindparam("room_id"), _ACCESS.c.user_id == bindparam("user_id"))
+        .subquery("mine")
+    )
+    access, user = _ACCESS.alias("a"), _USER.alias("u")
+    columns = [
+        access.c.id.label("access_id"),
+        access.c.user_id.label("access_user"),
+        access.c.resource_id.label("access_resource"),
+        access.c.role.label("access_role"),
+        *(user.c[name] for name in USER_JSON_FIELDS),
+    ]
+    accesses = access.join(user, user.c.id == access.c.user_id)
+    on = and_(access.c.resource_id == bindparam("room_id"), mine.c.my_role.in_(sorted(PRIVILEGED_ROLES)))
+    return (
+        select(mine.c.my_role, *columns)
+        .select_from(mine.outerjoin(accesses, on))
+        .order_by(access.c.created_at.desc(), access.c.id)
+    )
+
+
+_ROLE_AND_ACCESSES = _role_and_accesses_query()
+
+
 async def role_and_accesses(
-    db_session: AsyncSession, room: Room, user: User | None
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, room: Room, user: User | None
 ) -> tuple[str | None, AccessRows]:
-    """The caller's role and, when privileged, the room's accesses (two queries at most)."""
-    role = await get_role(db_session, room, user)
-    return role, await accesses_of(db_session, room, role)
+    """The caller's role and, when privileged, the room's accesses: one round trip.
+
+    Read on every request (never cached): a revoked access or a changed role is seen by the
+    next request, on every worker. Outside a transaction, on an autocommit connection.
+    """
+    if user is None:
+        return None, []
+    rows = await read_all(request, db_session, _ROLE_AND_ACCESSES, {"room_id": room.id, "user_id": user.id})
+    if not rows:
+        return None, []
+    return rows[0].my_role, _access_rows(rows).get(room.id, [])
 
 
-async def accesses_of(db_session: AsyncSession, room: Room, role: str | None) -> AccessRows:
+async def accesses_of(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, room: Room, role: str | None
+) -> AccessRows:
     """The room's accesses (with users) for a caller of ``role``: none unless privileged."""
     if role not in PRIVILEGED_ROLES:
         return []
-    return (await accesses_by_room(db_session, [room.id])).get(room.id, [])
+    return (await accesses_by_room(request, db_session, [room.id])).get(room.id, [])
 
 
-async def count_rooms(db_session: AsyncSession, user: User) -> int:
+async def count_rooms(request: Request[Any, Any, Any], db_session: AsyncSession | None, user: User) -> int:
     """How many rooms ``user`` has an access to (one access per user and room: no duplicates)."""
-    count = await db_session.scalar(
-        select(func.count(ResourceAccess.id)).where(ResourceAccess.user_id == user.id)
-    )
-    return count or 0
+    query = select(func.count(_ACCESS.c.id).label("count")).where(_ACCESS.c.user_id == user.id)
+    found = await read_first(request, db_session, query)
+    return int(found["count"]) if found is not None else 0
 
 
 async def rooms_page(
-    db_session: AsyncSession, user: User, offset: int, limit: int
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, user: User, offset: int, limit: int
 ) -> tuple[list[tuple[Room, str]], dict[uuid.UUID, AccessRows]]:
     """A page of ``user``'s rooms by name, with the caller's role, and the privileged rooms' accesses.
 
-    Two queries whatever the page size: the rooms joined with the caller's access, then the
-    accesses (with users) of the rooms the caller administers.
+    Two queries whatever the page size, on autocommit connections outside a transaction:
+    the rooms joined with the caller's access, then the accesses (with users) of the rooms
+    the caller administers. The rooms are transient (:func:`room_from_row`), for display.
     """
-    rows = await db_session.execute(
-        select(Room, ResourceAccess.role)
-        .join(ResourceAccess, ResourceAccess.resource_id == Room.id)
-        .where(ResourceAccess.user_id == user.id)
-        .order_by(Room.name, Room.id)
+    query = (
+        select(*ROOM_COLUMNS, _ACCESS.c.role.label("access_role"))
+        .join_from(Room.__table__, _ACCESS, _ACCESS.c.resource_id == Room.__table__.c.id)
+        .where(_ACCESS.c.user_id == user.id)
+        .order_by(Room.__table__.c.name, Room.__table__.c.id)
         .offset(offset)
         .limit(limit)
     )
-    page = [(room, role) for room, role in rows.tuples()]
+    page = [
+        (room_from_row(row._mapping), row.access_role) for row in await read_all(request, db_session, query)
+    ]
     privileged = [room.id for room, role in page if role in PRIVILEGED_ROLES]
-    return page, await accesses_by_room(db_session, privileged)
+    return page, await accesses_by_room(request, db_session, privileged)
 
 
 async def checked_slug(db_session: AsyncSession, name: str, exclude: uuid.UUID | None = None) -> str:
