@@ -19,12 +19,12 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.datastructures import Cookie
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from valkey.asyncio import Valkey
 
-from meet_core.db.request_session import read_first, request_db_session
+from meet_core.db.request_session import existing_db_session, read_first
 from meet_core.http.errors import not_authenticated, permission_denied
 from meet_core.http.raw import cookie
 from meet_core.state import core_settings, pipelined_valkey, valkey_client
@@ -47,6 +47,8 @@ class SessionData(msgspec.Struct, kw_only=True):
 
 #: The user's columns, read with Core (one autocommit round trip, no ORM loading).
 _USER_COLUMNS = [column for column in User.__table__.c if column.key != "sa_orm_sentinel"]
+
+_ACTIVE_USER = select(*_USER_COLUMNS).where(User.__table__.c.id == bindparam("user_id"), User.is_active)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(SessionData)
@@ -166,7 +168,7 @@ async def session_user_id(request: Request[Any, Any, Any]) -> tuple[uuid.UUID, S
         return None
 
 
-async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession) -> User | None:
+async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession | None) -> User | None:
     """The active user of the session cookie, or None. Unsafe methods are CSRF-checked."""
     cached = request.scope.get(_SCOPE_USER, _MISSING)  # type: ignore[call-overload]
     if cached is not _MISSING:
@@ -182,7 +184,7 @@ async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession
 
 
 async def _active_user(
-    request: Request[Any, Any, Any], db_session: AsyncSession, user_id: uuid.UUID
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID
 ) -> User | None:
     """The active user of this id, read on every request (a deactivation is seen at once).
 
@@ -191,9 +193,7 @@ async def _active_user(
     detached, as if loaded then expunged: a handler that adds it to ``db_session`` (or an
     object referencing it) attaches it without an INSERT.
     """
-    row = await read_first(
-        request, db_session, select(*_USER_COLUMNS).where(User.__table__.c.id == user_id, User.is_active)
-    )
+    row = await read_first(request, db_session, _ACTIVE_USER, {"user_id": user_id})
     if row is None:
         return None
     user = User(**row)
@@ -210,11 +210,12 @@ async def provide_user(request: Request[Any, Any, Any]) -> User | None:
     """Dependency ``user``: the logged-in user or None (anonymous).
 
     Without a session cookie the caller is anonymous and no database session is opened
-    (the join path and the lobby poll then cost no database work at all).
+    (the join path and the lobby poll then cost no database work at all); with one, the
+    user is read on an autocommit connection unless the request already opened a session.
     """
     if not has_session_cookie(request):
         return None
-    return await session_user(request, request_db_session(request))
+    return await session_user(request, existing_db_session(request))
 
 
 async def provide_current_user(request: Request[Any, Any, Any]) -> User:

@@ -16,7 +16,7 @@ from litestar.params import FromPath
 from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_core.db.request_session import request_db_session
+from meet_core.db.request_session import existing_db_session
 from meet_core.http import API_PREFIX, pagination
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
@@ -41,12 +41,12 @@ TAGS = ["rooms"]
 
 
 @get(ROOMS, summary="List the caller's rooms", tags=TAGS, responses=error_responses(400, 404, 503))
-async def list_rooms(
-    request: Request[Any, Any, Any],
-    db_session: NamedDependency[AsyncSession],
-    user: NamedDependency[User | None],
-) -> dict[str, Any]:
-    """Rooms where the caller has any access, by name, each with the caller's extras; anonymous: empty."""
+async def list_rooms(request: Request[Any, Any, Any], user: NamedDependency[User | None]) -> dict[str, Any]:
+    """Rooms where the caller has any access, by name, each with the caller's extras; anonymous: empty.
+
+    Read-only: three statements on autocommit connections (count, page, accesses), no transaction.
+    """
+    db_session = existing_db_session(request)
     if user is None:
         page = pagination.resolve_page(request, 0, custom=True)
         return pagination.envelope(request, page, 0, [])
@@ -95,7 +95,7 @@ async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]
     once (:func:`json_response`).
     """
     user = await provide_user(request)
-    db_session = request_db_session(request) if user is not None else None
+    db_session = existing_db_session(request)  # None: every read below on autocommit connections
     room = await service.read_room(request, db_session, room_key)
     if room is None:
         # Only a slug names an unregistered room: a key naming an id (``<id>!`` too) is a
@@ -104,7 +104,7 @@ async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]
         if not isinstance(slug, str) or not slug or not core_settings(request).allow_unregistered_rooms:
             raise not_found(ROOM_NOT_FOUND)
         return json_response(unregistered_room_payload(request, slug, user))
-    if db_session is None or user is None:
+    if user is None:
         return json_response(await room_payload(request, room, None, None))
     role, accesses = await service.role_and_accesses(request, db_session, room, user)
     return json_response(await room_payload(request, room, user, role, accesses))
