@@ -21,14 +21,13 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 from valkey.asyncio import Valkey
 
 from meet_core.db.request_session import existing_db_session, read_first
 from meet_core.http.errors import not_authenticated, permission_denied
 from meet_core.http.raw import cookie
 from meet_core.state import core_settings, pipelined_valkey, valkey_client
-from meet_core.users.models import User
+from meet_core.users.models import USER_COLUMNS, User, detached_user
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _SCOPE_SESSION = "meet.session"
@@ -45,10 +44,8 @@ class SessionData(msgspec.Struct, kw_only=True):
     data: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-#: The user's columns, read with Core (one autocommit round trip, no ORM loading).
-_USER_COLUMNS = [column for column in User.__table__.c if column.key != "sa_orm_sentinel"]
-
-_ACTIVE_USER = select(*_USER_COLUMNS).where(User.__table__.c.id == bindparam("user_id"), User.is_active)
+#: The active user of an id, with Core: one row, no ORM loading.
+_ACTIVE_USER = select(*USER_COLUMNS).where(User.__table__.c.id == bindparam("user_id"), User.is_active)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(SessionData)
@@ -194,11 +191,27 @@ async def _active_user(
     object referencing it) attaches it without an INSERT.
     """
     row = await read_first(request, db_session, _ACTIVE_USER, {"user_id": user_id})
-    if row is None:
+    return detached_user(row) if row is not None else None
+
+
+async def unread_session_user_id(request: Request[Any, Any, Any]) -> uuid.UUID | None:
+    """For a read-only route that reads the user together with its own rows (one statement).
+
+    The id the session names when the request's user was not read yet, else None (no
+    session, or the user is known: :func:`provide_user` answers). The route must read the
+    *active* user of this id and hand it (or None) to :func:`remember_user`. Safe methods
+    only: an unsafe one must go through :func:`session_user` for its CSRF check.
+    """
+    assert request.method in SAFE_METHODS
+    if _SCOPE_USER in request.scope or not has_session_cookie(request):
         return None
-    user = User(**row)
-    make_transient_to_detached(user)
-    return user
+    found = await session_user_id(request)
+    return found[0] if found is not None else None
+
+
+def remember_user(request: Request[Any, Any, Any], user: User | None) -> None:
+    """The request's user, read by the route (:func:`unread_session_user_id`)."""
+    request.scope[_SCOPE_USER] = user  # type: ignore[literal-required]
 
 
 def has_session_cookie(request: Request[Any, Any, Any]) -> bool:

@@ -22,7 +22,7 @@ from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
 from meet_core.http.openapi import error_responses, request_body
 from meet_core.http.responses import JSON_OBJECT, json_response
-from meet_core.identity.sessions import provide_user
+from meet_core.identity.sessions import provide_user, remember_user, unread_session_user_id
 from meet_core.rooms import service
 from meet_core.rooms.lookup import (
     ROOM_NOT_FOUND,
@@ -89,24 +89,32 @@ async def create_room(
 async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]) -> ASGIResponse:
     """The room for this caller; an unknown key is an unregistered room when they are allowed.
 
-    The join path, kept lean: an anonymous caller opens no database session (``provide_user``
-    needs one only with a session cookie; called directly, without dependency injection)
-    and costs one autocommit query, or none when the room is cached; the body is encoded
-    once (:func:`json_response`).
+    The join path, kept lean: no database session is opened (every read runs on an
+    autocommit connection, no dependency injection); an anonymous caller costs one query,
+    or none when the room is cached; a logged-in one the session (Valkey) and one query for
+    their user, role and the accesses (:func:`service.user_role_and_accesses`), plus the
+    room's when it is not cached. The body is encoded once (:func:`json_response`).
     """
-    user = await provide_user(request)
+    user_id = await unread_session_user_id(request)
+    user = None if user_id is not None else await provide_user(request)
     db_session = existing_db_session(request)  # None: every read below on autocommit connections
     room = await service.read_room(request, db_session, room_key)
     if room is None:
+        if user_id is not None:
+            user = await provide_user(request)
         # Only a slug names an unregistered room: a key naming an id (``<id>!`` too) is a
         # registered room or nothing, never a LiveKit room named after a registered one.
         slug = resolve_room_key(room_key)
         if not isinstance(slug, str) or not slug or not core_settings(request).allow_unregistered_rooms:
             raise not_found(ROOM_NOT_FOUND)
         return json_response(unregistered_room_payload(request, slug, user))
-    if user is None:
-        return json_response(await room_payload(request, room, None, None))
-    role, accesses = await service.role_and_accesses(request, db_session, room, user)
+    if user_id is not None:
+        user, role, accesses = await service.user_role_and_accesses(request, db_session, room, user_id)
+        remember_user(request, user)
+    elif user is not None:
+        role, accesses = await service.role_and_accesses(request, db_session, room, user)
+    else:
+        role, accesses = None, []
     return json_response(await room_payload(request, room, user, role, accesses))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from sqlalchemy import Row, RowMapping, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, FromClause, Row, RowMapping, Select, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +29,7 @@ from meet_core.rooms.schemas import SLUG_MAX_LENGTH, RoomInput
 from meet_core.rooms.serializers import AccessLike, AccessView
 from meet_core.rooms.slugs import slugify
 from meet_core.state import core_settings, hooks, room_cache
-from meet_core.users.models import User
+from meet_core.users.models import USER_FIELDS, User, detached_user
 from meet_core.users.schemas import USER_JSON_FIELDS, UserLike
 
 log = logging.getLogger(__name__)
@@ -209,36 +209,52 @@ async def accesses_by_room(
     return _access_rows(await read_all(request, db_session, query))
 
 
-def _role_and_accesses_query() -> Select[Any]:
-    """The caller's role and, only when it is privileged, the room's accesses: one statement.
+def _caller_view_query(*, with_user: bool) -> Select[Any]:
+    """The caller's role in a room and, only when it is privileged, the room's accesses.
 
-    ``mine`` is the caller's access (0 or 1 row: one per user and room); the room's accesses
-    are outer-joined to it on a privileged role, so a member gets one row (the role, no
-    access) and a stranger none.
+    One statement. ``mine`` is the caller's access (one per user and room); the room's
+    accesses (with their users) are outer-joined on a privileged role only, so a member
+    gets one row (the role) and a stranger one row of NULLs, or none without ``with_user``.
+    ``with_user`` also reads the caller (``me_*`` columns; no row when inactive or gone):
+    the session's user, role and accesses in one round trip.
     """
-    mine = (
-        select(_ACCESS.c.role.label("my_role"))
-        .where(_ACCESS.c.resource_id == bindparam("room_id"), _ACCESS.c.user_id == bindparam("user_id"))
-        .subquery("mine")
-    )
-    access, user = _ACCESS.alias("a"), _USER.alias("u")
+    access, member = _ACCESS.alias("a"), _USER.alias("u")
     columns = [
         access.c.id.label("access_id"),
         access.c.user_id.label("access_user"),
         access.c.resource_id.label("access_resource"),
         access.c.role.label("access_role"),
-        *(user.c[name] for name in USER_JSON_FIELDS),
+        *(member.c[name] for name in USER_JSON_FIELDS),
     ]
-    accesses = access.join(user, user.c.id == access.c.user_id)
-    on = and_(access.c.resource_id == bindparam("room_id"), mine.c.my_role.in_(sorted(PRIVILEGED_ROLES)))
+    accesses = access.join(member, member.c.id == access.c.user_id)
+    mine: FromClause
+    source: FromClause
+    where: list[ColumnElement[bool]]
+    caller: list[ColumnElement[Any]]
+    if with_user:
+        me, mine = _USER.alias("me"), _ACCESS.alias("mine")
+        mine_on = and_(mine.c.resource_id == bindparam("room_id"), mine.c.user_id == me.c.id)
+        source = me.outerjoin(mine, mine_on)
+        where = [me.c.id == bindparam("user_id"), me.c.is_active]
+        caller = [me.c[name].label(f"me_{name}") for name in USER_FIELDS]
+    else:
+        mine = (
+            select(_ACCESS.c.role)
+            .where(_ACCESS.c.resource_id == bindparam("room_id"), _ACCESS.c.user_id == bindparam("user_id"))
+            .subquery("mine")
+        )
+        source, where, caller = mine, [], []
+    on = and_(access.c.resource_id == bindparam("room_id"), mine.c.role.in_(sorted(PRIVILEGED_ROLES)))
     return (
-        select(mine.c.my_role, *columns)
-        .select_from(mine.outerjoin(accesses, on))
+        select(*caller, mine.c.role.label("my_role"), *columns)
+        .select_from(source.outerjoin(accesses, on))
+        .where(*where)
         .order_by(access.c.created_at.desc(), access.c.id)
     )
 
 
-_ROLE_AND_ACCESSES = _role_and_accesses_query()
+_ROLE_AND_ACCESSES = _caller_view_query(with_user=False)
+_USER_ROLE_AND_ACCESSES = _caller_view_query(with_user=True)
 
 
 async def role_and_accesses(
@@ -255,6 +271,21 @@ async def role_and_accesses(
     if not rows:
         return None, []
     return rows[0].my_role, _access_rows(rows).get(room.id, [])
+
+
+async def user_role_and_accesses(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, room: Room, user_id: uuid.UUID
+) -> tuple[User | None, str | None, AccessRows]:
+    """The active user of ``user_id``, their role in the room and, when privileged, its accesses.
+
+    :func:`role_and_accesses` and the session's user in the same round trip (the logged-in
+    retrieve: the session in Valkey, then this one statement). Never cached, as above.
+    """
+    params = {"room_id": room.id, "user_id": user_id}
+    rows = await read_all(request, db_session, _USER_ROLE_AND_ACCESSES, params)
+    if not rows:
+        return None, None, []
+    return detached_user(rows[0]._mapping, "me_"), rows[0].my_role, _access_rows(rows).get(room.id, [])
 
 
 async def accesses_of(
