@@ -182,7 +182,23 @@ _ACCESS_WITH_USER = [
     _ACCESS.c.role.label("access_role"),
     *(_USER.c[name] for name in USER_JSON_FIELDS),
 ]
-_NEWEST_FIRST = (_ACCESS.c.created_at.desc(), _ACCESS.c.id)
+_ACCESSES_OF_ROOMS = (
+    select(*_ACCESS_WITH_USER)
+    .join_from(_ACCESS, _USER, _USER.c.id == _ACCESS.c.user_id)
+    .where(_ACCESS.c.resource_id.in_(bindparam("room_ids", expanding=True)))
+    .order_by(_ACCESS.c.created_at.desc(), _ACCESS.c.id)
+)
+_COUNT_ROOMS = select(func.count(_ACCESS.c.id).label("count")).where(
+    _ACCESS.c.user_id == bindparam("user_id")
+)
+_ROOMS_PAGE = (
+    select(*ROOM_COLUMNS, _ACCESS.c.role.label("access_role"))
+    .join_from(Room.__table__, _ACCESS, _ACCESS.c.resource_id == Room.__table__.c.id)
+    .where(_ACCESS.c.user_id == bindparam("user_id"))
+    .order_by(Room.__table__.c.name, Room.__table__.c.id)
+    .offset(bindparam("offset"))
+    .limit(bindparam("limit"))
+)
 
 
 def _access_rows(rows: Iterable[Row[Any]]) -> dict[uuid.UUID, AccessRows]:
@@ -200,13 +216,8 @@ async def accesses_by_room(
     """Every access (with its user) of these rooms, newest first, in one query (rows, no ORM)."""
     if not room_ids:
         return {}
-    query = (
-        select(*_ACCESS_WITH_USER)
-        .join_from(_ACCESS, _USER, _USER.c.id == _ACCESS.c.user_id)
-        .where(_ACCESS.c.resource_id.in_(room_ids))
-        .order_by(*_NEWEST_FIRST)
-    )
-    return _access_rows(await read_all(request, db_session, query))
+    params = {"room_ids": list(room_ids)}
+    return _access_rows(await read_all(request, db_session, _ACCESSES_OF_ROOMS, params))
 
 
 def _caller_view_query(*, with_user: bool) -> Select[Any]:
@@ -299,8 +310,7 @@ async def accesses_of(
 
 async def count_rooms(request: Request[Any, Any, Any], db_session: AsyncSession | None, user: User) -> int:
     """How many rooms ``user`` has an access to (one access per user and room: no duplicates)."""
-    query = select(func.count(_ACCESS.c.id).label("count")).where(_ACCESS.c.user_id == user.id)
-    found = await read_first(request, db_session, query)
+    found = await read_first(request, db_session, _COUNT_ROOMS, {"user_id": user.id})
     return int(found["count"]) if found is not None else 0
 
 
@@ -313,17 +323,9 @@ async def rooms_page(
     the rooms joined with the caller's access, then the accesses (with users) of the rooms
     the caller administers. The rooms are transient (:func:`room_from_row`), for display.
     """
-    query = (
-        select(*ROOM_COLUMNS, _ACCESS.c.role.label("access_role"))
-        .join_from(Room.__table__, _ACCESS, _ACCESS.c.resource_id == Room.__table__.c.id)
-        .where(_ACCESS.c.user_id == user.id)
-        .order_by(Room.__table__.c.name, Room.__table__.c.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    page = [
-        (room_from_row(row._mapping), row.access_role) for row in await read_all(request, db_session, query)
-    ]
+    params = {"user_id": user.id, "offset": offset, "limit": limit}
+    rows = await read_all(request, db_session, _ROOMS_PAGE, params)
+    page = [(room_from_row(row._mapping), row.access_role) for row in rows]
     privileged = [room.id for room, role in page if role in PRIVILEGED_ROLES]
     return page, await accesses_by_room(request, db_session, privileged)
 
