@@ -330,13 +330,19 @@ async def rooms_page(
     return page, await accesses_by_room(request, db_session, privileged)
 
 
-async def checked_slug(db_session: AsyncSession, name: str, exclude: uuid.UUID | None = None) -> str:
-    """The slug of ``name``, or the model's 400: too long (on ``slug``), UUID-like, or taken."""
+def valid_slug(name: str) -> str:
+    """The slug of ``name``, or the model's 400: too long (on ``slug``) or UUID-like."""
     slug = slugify(name)
     if len(slug) > SLUG_MAX_LENGTH:
         raise FieldErrors({"slug": [f"Ensure this field has no more than {SLUG_MAX_LENGTH} characters."]})
     if parse_uuid(slug) is not None:
         raise FieldErrors({"name": [f'Room name "{name}" is reserved.']})
+    return slug
+
+
+async def checked_slug(db_session: AsyncSession, name: str, exclude: uuid.UUID | None = None) -> str:
+    """The slug of ``name``, or the model's 400: too long (on ``slug``), UUID-like, or taken."""
+    slug = valid_slug(name)
     query = select(Room.id).where(Room.slug == slug)
     if exclude is not None:
         query = query.where(Room.id != exclude)
@@ -368,7 +374,8 @@ async def create_room(
     the core's default access level and an empty configuration then fill the gaps.
     """
     assert isinstance(data.name, str)
-    slug = await checked_slug(db_session, data.name)
+    # No SELECT for a taken slug: the unique index refuses it at the flush, the same 400.
+    slug = valid_slug(data.name)
     access_level = data.access_level
     if access_level is msgspec.UNSET:
         preferred = user.default_room_access_level if user_defaults else None
@@ -378,15 +385,14 @@ async def create_room(
     if user_defaults and omitted and user.default_room_configuration:
         configuration = dict(user.default_room_configuration)
     room = Room(
+        id=uuid.uuid4(),  # the column's default, known before the flush: one flush for both rows
         name=data.name,
         slug=slug,
         access_level=access_level,
         configuration={} if configuration is msgspec.UNSET else configuration,
     )
-    db_session.add(room)
+    db_session.add_all([room, ResourceAccess(resource_id=room.id, user_id=user.id, role=Role.OWNER.value)])
     await _flush(db_session)
-    db_session.add(ResourceAccess(resource_id=room.id, user_id=user.id, role=Role.OWNER.value))
-    await db_session.flush()
     if callback_id:
         await creation_callback.remember(request, str(callback_id), slug)
     await hooks(request).room_created(request, db_session, room, user)
