@@ -47,6 +47,7 @@ PUBLIC_ROOM = "bench-public"
 ADMIN_ROOM = "bench-admin"
 LIST_ROOMS = 20  # rooms of the ``list`` scenario's user (owner of each, 2 members each)
 WEBHOOK = "/api/v1.0/rooms/webhooks-livekit/"
+POSTGRES_DIR = "/tmp/meet-bench-postgres"
 API_KEY = "devkey"
 API_SECRET = "bench-secret-that-is-long-enough-for-hs256"
 
@@ -63,7 +64,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def postgres_cluster() -> Iterator[str]:
     """A throwaway cluster from scripts/postgres.sh, with a fresh ``meet`` database."""
-    env = {**os.environ, "MEET_PG_DIR": "/tmp/meet-bench-postgres", "MEET_PG_PORT": str(free_port())}
+    env = {**os.environ, "MEET_PG_DIR": POSTGRES_DIR, "MEET_PG_PORT": str(free_port())}
     script = str(ROOT / "scripts" / "postgres.sh")
     url = subprocess.run(
         [script, "start"], env=env, check=True, capture_output=True, text=True
@@ -264,6 +265,25 @@ def memory_kib(pid: int) -> tuple[int, int]:
     return values["VmRSS:"], values["VmHWM:"]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (their threads included), from /proc."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(data_dir: str = POSTGRES_DIR) -> list[int]:
+    """The postmaster of the bench cluster and its backends (empty for another database)."""
+    with contextlib.suppress(OSError, ValueError):
+        postmaster = int(Path(data_dir, "postmaster.pid").read_text().split()[0])
+        return [postmaster, *descendants(postmaster)]
+    return []
+
+
 class MemorySampler:
     """Peak RSS of the server's processes: VmHWM (the kernel's own peak), plus VmRSS every 0.5 s."""
 
@@ -342,6 +362,8 @@ class Figures:
     p99: float  # ms
     errors: int = 0  # answers other than the expected status (wrk: non-2xx/3xx, socket errors)
     statuses: dict[Any, int] = field(default_factory=dict)  # status (or class: "5xx") -> answers
+    worker_cpu: float = float("nan")  # µs of the workers' CPU per answered request
+    database_cpu: float = float("nan")  # µs of PostgreSQL's CPU per answered request (bench cluster)
 
 
 async def _connection(
@@ -573,15 +595,24 @@ def print_ratios(rates: dict[str, float]) -> None:
 def print_table(client: str, figures: list[Figures], sampler: MemorySampler, started: Server) -> None:
     """The one summary table (markdown): every scenario, its ratio, RSS per worker, start-up."""
     floor = next((f.rps for f in figures if f.name == "heartbeat"), None)
-    print(f"\n| Scenario ({client}) | req/s | p50 | p99 | ratio to heartbeat | errors |")
-    print("|---|---|---|---|---|---|")
+    print(
+        f"\n| Scenario ({client}) | req/s | p50 | p99 | ratio to heartbeat | errors "
+        "| worker CPU/req | PostgreSQL CPU/req | CPU ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    floor_cpu = next((f.worker_cpu for f in figures if f.name == "heartbeat"), float("nan"))
     for f in figures:
         ratio = f"{f.rps / floor:.2f}" if floor else "-"
         errors = str(f.errors) + (f" {f.statuses}" if f.statuses and f.errors else "")
-        print(f"| {f.name} | {f.rps:,.0f} | {f.p50:.1f} ms | {f.p99:.1f} ms | {ratio} | {errors} |")
+        cpu_ratio = floor_cpu / (f.worker_cpu + f.database_cpu)
+        cpu = f"{f.worker_cpu:.0f} µs | {f.database_cpu:.0f} µs | {cpu_ratio:.2f}"
+        print(f"| {f.name} | {f.rps:,.0f} | {f.p50:.1f} ms | {f.p99:.1f} ms | {ratio} | {errors} | {cpu} |")
     workers = ", ".join(f"{mib:.0f}" for mib in sampler.workers_mib())
-    print(f"| peak RSS per worker (VmHWM) | {workers} MiB | | | | |")
-    print(f"| cold start (spawn → first 200 of /config/) | {started.cold_start:.2f} s | | | | |", flush=True)
+    print(f"| peak RSS per worker (VmHWM) | {workers} MiB | | | | | | | |")
+    print(
+        f"| cold start (spawn → first 200 of /config/) | {started.cold_start:.2f} s | | | | | | | |",
+        flush=True,
+    )
 
 
 # ------------------------------------------------------------------------------------ main
@@ -670,11 +701,19 @@ def main() -> None:
                     script = wrk_script(name, seeded, workdir, events)
                     run_wrk(name, port, raw, args.connections, max(1, args.warmup), script)
                 script = wrk_script(name, seeded, workdir, events)  # fresh room names for ``create``
+                workers, database = descendants(started.pid), postgres_pids()
+                before = cpu_seconds(workers), cpu_seconds(database)
                 figures = run_wrk(name, port, raw, args.connections, args.duration, script)
                 if figures is not None:
+                    answered = figures.rps * int(args.duration)
+                    if answered:
+                        figures.worker_cpu = (cpu_seconds(workers) - before[0]) / answered * 1e6
+                        figures.database_cpu = (cpu_seconds(database) - before[1]) / answered * 1e6
                     print(
                         f"{name:<14} {figures.rps:>9.0f} req/s   p50 {figures.p50:6.2f} ms   "
-                        f"p99 {figures.p99:6.2f} ms   errors {figures.errors} {figures.statuses or ''}",
+                        f"p99 {figures.p99:6.2f} ms   CPU/request: workers {figures.worker_cpu:5.0f} µs, "
+                        f"PostgreSQL {figures.database_cpu:5.0f} µs   "
+                        f"errors {figures.errors} {figures.statuses or ''}",
                         flush=True,
                     )
                     table.append(figures)
