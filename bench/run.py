@@ -12,8 +12,13 @@ and prints requests/s and latency percentiles. ``--wrk`` also runs the GET scena
 
 Scenarios: ``heartbeat`` (GET /__lbheartbeat__: the framework's floor), ``config`` (GET
 /config/), ``anonymous`` (GET a public room, with a token),
-``authenticated`` (GET a room as its owner: session, role, accesses, token), ``create``
-(POST /rooms/ with a fresh name each time).
+``authenticated`` (GET a room as its owner: session, role, accesses, token), ``me`` (GET
+/users/me/ with a session), ``list`` (GET /rooms/ as a user with 20 rooms), ``webhook`` (POST
+a signed ``participant_joined`` LiveKit webhook, a fresh event id each time), ``create``
+(POST /rooms/ with a fresh name each time). With ``--wrk``, every scenario runs with wrk
+too (Lua scripts for the POSTs). The summary table adds the peak RSS of each granian worker
+(VmHWM, sampled from /proc during the run) and the cold start: from spawning ``meet serve``
+to the first 200 of ``GET /api/v1.0/config/`` (polled every 20 ms).
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_ROOM = "bench-public"
 ADMIN_ROOM = "bench-admin"
+LIST_ROOMS = 20  # rooms of the ``list`` scenario's user (owner of each, 2 members each)
+WEBHOOK = "/api/v1.0/rooms/webhooks-livekit/"
+POSTGRES_DIR = "/tmp/meet-bench-postgres"
 API_KEY = "devkey"
 API_SECRET = "bench-secret-that-is-long-enough-for-hs256"
 
@@ -56,7 +64,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def postgres_cluster() -> Iterator[str]:
     """A throwaway cluster from scripts/postgres.sh, with a fresh ``meet`` database."""
-    env = {**os.environ, "MEET_PG_DIR": "/tmp/meet-bench-postgres", "MEET_PG_PORT": str(free_port())}
+    env = {**os.environ, "MEET_PG_DIR": POSTGRES_DIR, "MEET_PG_PORT": str(free_port())}
     script = str(ROOT / "scripts" / "postgres.sh")
     url = subprocess.run(
         [script, "start"], env=env, check=True, capture_output=True, text=True
@@ -92,6 +100,8 @@ async def ensure_database(url: str) -> None:
 class Seed:
     session_cookie: str
     csrf: str
+    list_cookie: str  # the session of a user with LIST_ROOMS rooms
+    admin_room_id: str
 
 
 async def seed(env: dict[str, str]) -> Seed:
@@ -126,26 +136,82 @@ async def seed(env: dict[str, str]) -> Seed:
         await session.flush()
         session.add(ResourceAccess(resource_id=admin.id, user_id=owner.id, role="owner"))
         session.add_all(ResourceAccess(resource_id=admin.id, user_id=o.id, role="member") for o in others)
+        lister = User(sub="bench-lister", email="lister@bench.test", full_name="Bench Lister")
+        session.add(lister)
+        rooms = [
+            Room(name=f"list-{i:02}", slug=f"list-{i:02}", access_level="trusted") for i in range(LIST_ROOMS)
+        ]
+        session.add_all(rooms)
+        await session.flush()
+        for i, room in enumerate(rooms):
+            session.add(ResourceAccess(resource_id=room.id, user_id=lister.id, role="owner"))
+            session.add_all(
+                ResourceAccess(resource_id=room.id, user_id=others[(i + k) % 10].id, role="member")
+                for k in (0, 1)
+            )
         await session.commit()
-        owner_id = owner.id
+        owner_id, lister_id, admin_id = owner.id, lister.id, admin.id
     await engine.dispose()
     client = valkey.Valkey.from_url(env["REDIS_URL"])
     data = SessionData(user_id=str(owner_id), csrf=new_secret())
     session_id = await store_session(client, None, data, 3600)
+    list_session = await store_session(
+        client, None, SessionData(user_id=str(lister_id), csrf=new_secret()), 3600
+    )
     await client.aclose()
-    return Seed(session_cookie=session_id, csrf=data.csrf or "")
+    return Seed(
+        session_cookie=session_id, csrf=data.csrf or "", list_cookie=list_session, admin_room_id=str(admin_id)
+    )
+
+
+def signed_webhook(room_id: str) -> tuple[str, bytes]:
+    """A ``participant_joined`` event as LiveKit sends it: a fresh event id, signed over the body.
+
+    Real deliveries each carry their own id (only retries repeat one), so every request goes
+    the whole way: signature, Valkey de-duplication (SET NX), the plugins' hooks.
+    """
+    import base64
+    import hashlib
+
+    import jwt
+
+    body = json.dumps(
+        {
+            "event": "participant_joined",
+            "id": f"EV_{uuid.uuid4().hex}",
+            "createdAt": str(int(time.time())),
+            "room": {"sid": "RM_bench", "name": room_id},
+            "participant": {"sid": f"PA_{uuid.uuid4().hex[:12]}", "identity": str(uuid.uuid4())},
+        },
+        separators=(",", ":"),
+    ).encode()
+    now = int(time.time())
+    claims = {
+        "iss": API_KEY,
+        "nbf": now - 60,
+        "exp": now + 3600,
+        "sha256": base64.b64encode(hashlib.sha256(body).digest()).decode(),
+    }
+    return jwt.encode(claims, API_SECRET, algorithm="HS256"), body
+
+
+@dataclass
+class Server:
+    pid: int
+    cold_start: float  # seconds from spawn to the first 200 of GET /api/v1.0/config/
 
 
 @contextlib.contextmanager
-def server(env: dict[str, str], port: int, workers: int) -> Iterator[None]:
-    """``meet serve`` in its own process group, ready when /__lbheartbeat__ answers."""
+def server(env: dict[str, str], port: int, workers: int) -> Iterator[Server]:
+    """``meet serve`` in its own process group, ready when ``GET /api/v1.0/config/`` answers 200."""
     command = [sys.executable, "-m", "meet_core.cli", "serve", "--port", str(port), "--workers", str(workers)]
     log = open(Path(env["MEET_DATA_DIR"]) / "server.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
+    spawned = time.monotonic()
     try:
-        deadline = time.monotonic() + 60
+        deadline = spawned + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: see {log.name}")
@@ -156,10 +222,10 @@ def server(env: dict[str, str], port: int, workers: int) -> Iterator[None]:
                         break
             except OSError:
                 pass
-            time.sleep(0.3)
+            time.sleep(0.02)
         else:
             raise RuntimeError("server did not start")
-        yield
+        yield Server(pid=process.pid, cold_start=time.monotonic() - spawned)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGINT)
@@ -169,6 +235,88 @@ def server(env: dict[str, str], port: int, workers: int) -> Iterator[None]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (granian's workers and their children), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = (entry / "stat").read_text()
+                ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+                parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def memory_kib(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process in KiB; (0, 0) once it is gone."""
+    values = {"VmRSS:": 0, "VmHWM:": 0}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, rest = line.partition("\t")
+            if name in values:
+                values[name] = int(rest.split()[0])
+    return values["VmRSS:"], values["VmHWM:"]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (their threads included), from /proc."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(data_dir: str = POSTGRES_DIR) -> list[int]:
+    """The postmaster of the bench cluster and its backends (empty for another database)."""
+    with contextlib.suppress(OSError, ValueError):
+        postmaster = int(Path(data_dir, "postmaster.pid").read_text().split()[0])
+        return [postmaster, *descendants(postmaster)]
+    return []
+
+
+class MemorySampler:
+    """Peak RSS of the server's processes: VmHWM (the kernel's own peak), plus VmRSS every 0.5 s."""
+
+    def __init__(self, root: int) -> None:
+        import threading
+
+        self.root = root
+        self.peak: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        for pid in [self.root, *descendants(self.root)]:
+            rss, hwm = memory_kib(pid)
+            self.peak[pid] = max(self.peak.get(pid, 0), rss, hwm)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+    def __enter__(self) -> MemorySampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def workers_mib(self) -> list[float]:
+        """The peak of each granian worker (the root process, ``meet serve``, left out)."""
+        return [kib / 1024 for pid, kib in sorted(self.peak.items()) if pid != self.root]
 
 
 # ---------------------------------------------------------------------------- load client
@@ -182,20 +330,40 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
 
-    def row(self) -> str:
+    def summary(self) -> Figures | None:
         lat = sorted(self.latencies)
         if not lat:
-            return f"{self.name:<14} no successful request ({self.errors} errors, {self.statuses})"
+            return None
 
         def pct(p: float) -> float:
             return lat[min(len(lat) - 1, int(len(lat) * p))] * 1000
 
-        rps = len(lat) / self.elapsed
+        return Figures(self.name, len(lat) / self.elapsed, pct(0.50), pct(0.99), self.errors, self.statuses)
+
+    def row(self) -> str:
+        figures = self.summary()
+        if figures is None:
+            return f"{self.name:<14} no successful request ({self.errors} errors, {self.statuses})"
         return (
-            f"{self.name:<14} {rps:>9.0f} req/s   p50 {pct(0.50):6.2f} ms   p99 {pct(0.99):6.2f} ms   "
-            f"mean {statistics.fmean(lat) * 1000:6.2f} ms   errors {self.errors}"
+            f"{self.name:<14} {figures.rps:>9.0f} req/s   "
+            f"p50 {figures.p50:6.2f} ms   p99 {figures.p99:6.2f} ms   "
+            f"mean {statistics.fmean(self.latencies) * 1000:6.2f} ms   errors {self.errors}"
             + (f" {self.statuses}" if self.errors else "")
         )
+
+
+@dataclass
+class Figures:
+    """One scenario's outcome, from either client."""
+
+    name: str
+    rps: float
+    p50: float  # ms
+    p99: float  # ms
+    errors: int = 0  # answers other than the expected status (wrk: non-2xx/3xx, socket errors)
+    statuses: dict[Any, int] = field(default_factory=dict)  # status (or class: "5xx") -> answers
+    worker_cpu: float = float("nan")  # µs of the workers' CPU per answered request
+    database_cpu: float = float("nan")  # µs of PostgreSQL's CPU per answered request (bench cluster)
 
 
 async def _connection(
@@ -259,6 +427,10 @@ def requests(seed: Seed) -> dict[str, tuple[Callable[[], bytes], int]]:
     config = b"GET /api/v1.0/config/ HTTP/1.1\r\n" + host + b"\r\n"
     anonymous = f"GET /api/v1.0/rooms/{PUBLIC_ROOM}/?username=Bench HTTP/1.1\r\n".encode() + host + b"\r\n"
     authenticated = f"GET /api/v1.0/rooms/{ADMIN_ROOM}/ HTTP/1.1\r\n".encode() + host + cookie + b"\r\n"
+    me = b"GET /api/v1.0/users/me/ HTTP/1.1\r\n" + host + cookie + b"\r\n"
+    listing = (
+        b"GET /api/v1.0/rooms/ HTTP/1.1\r\n" + host + f"Cookie: sessionid={seed.list_cookie}\r\n\r\n".encode()
+    )
     create_head = (
         b"POST /api/v1.0/rooms/ HTTP/1.1\r\n" + host + cookie
         + f"X-CSRFToken: {seed.csrf}\r\nContent-Type: application/json\r\n".encode()
@@ -268,37 +440,146 @@ def requests(seed: Seed) -> dict[str, tuple[Callable[[], bytes], int]]:
         body = json.dumps({"name": f"bench-{uuid.uuid4().hex[:20]}"}).encode()
         return create_head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
 
+    def webhook() -> bytes:
+        token, body = signed_webhook(seed.admin_room_id)
+        head = f"POST {WEBHOOK} HTTP/1.1\r\nAuthorization: {token}\r\nContent-Type: application/json\r\n"
+        return head.encode() + host + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+
     return {
         "heartbeat": (lambda: heartbeat, 200),
         "config": (lambda: config, 200),
         "anonymous": (lambda: anonymous, 200),
         "authenticated": (lambda: authenticated, 200),
+        "me": (lambda: me, 200),
+        "list": (lambda: listing, 200),
+        "webhook": (webhook, 200),
         "create": (create, 201),
     }
 
 
-def run_wrk(name: str, port: int, raw: bytes, connections: int, duration: float) -> str:
-    """The same GET with wrk (``--latency``), when wrk is installed."""
+#: wrk's Lua helpers: count answers by status class per thread, and report them at the end.
+_LUA_COMMON = """
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+s2, s4, s5 = 0, 0, 0
+function response(status, headers, body)
+  if status >= 500 then s5 = s5 + 1 elseif status >= 400 then s4 = s4 + 1 else s2 = s2 + 1 end
+end
+function done(summary, latency, requests)
+  local a, b, c = 0, 0, 0
+  for _, t in ipairs(threads) do a = a + t:get("s2"); b = b + t:get("s4"); c = c + t:get("s5") end
+  io.write(string.format("statuses 2xx=%d 4xx=%d 5xx=%d\\n", a, b, c))
+end
+"""
+
+
+def wrk_script(name: str, seed: Seed, workdir: Path, count: int) -> Path | None:
+    """A Lua script for the POST scenarios (None for plain GETs).
+
+    ``create``: a fresh room name per request (a per-run prefix, the thread and a counter).
+    ``webhook``: ``count`` pre-signed events (wrk's Lua has no HMAC), each thread cycling
+    through its share; past the end, repeated ids are answered by the de-duplication.
+    """
+    path = workdir / f"{name}.lua"
+    if name == "create":
+        prefix = uuid.uuid4().hex[:8]
+        headers = (
+            f'["Cookie"]="sessionid={seed.session_cookie}; csrftoken={seed.csrf}", '
+            f'["X-CSRFToken"]="{seed.csrf}", ["Content-Type"]="application/json"'
+        )
+        path.write_text(
+            _LUA_COMMON
+            + f"""
+local n = 0
+function request()
+  n = n + 1
+  local body = string.format('{{"name":"wrk-{prefix}-%d-%d"}}', tid, n)
+  return wrk.format("POST", "/api/v1.0/rooms/", {{{headers}}}, body)
+end
+"""
+        )
+        return path
+    if name == "webhook":
+        events = workdir / "webhooks.txt"
+        if path.exists():
+            return path
+        with events.open("w") as out:
+            for _ in range(count):
+                token, body = signed_webhook(seed.admin_room_id)
+                out.write(f"{token}\t{body.decode()}\n")
+        path.write_text(
+            _LUA_COMMON
+            + f"""
+local events = {{}}
+local i = 0
+function init(args)
+  local k = 0
+  for line in io.lines("{events}") do
+    if k % 2 == tid then
+      local tab = string.find(line, "\\t", 1, true)
+      table.insert(events, {{string.sub(line, 1, tab - 1), string.sub(line, tab + 1)}})
+    end
+    k = k + 1
+  end
+end
+function request()
+  i = i % #events + 1
+  local e = events[i]
+  local headers = {{["Authorization"]=e[1], ["Content-Type"]="application/json"}}
+  return wrk.format("POST", "{WEBHOOK}", headers, e[2])
+end
+"""
+        )
+        return path
+    return None
+
+
+def run_wrk(
+    name: str, port: int, raw: bytes, connections: int, duration: float, script: Path | None = None
+) -> Figures | None:
+    """The scenario with wrk (``--latency``; 2 threads); None when wrk's output is unreadable."""
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{int(duration)}s", "--latency"]
+    if script is not None:
+        command += ["-s", str(script)]
     lines = raw.decode().split("\r\n")
     path = lines[0].split(" ")[1]
-    headers = [h for h in lines[1:] if h and not h.startswith("Host:")]
-    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{int(duration)}s", "--latency"]
-    for header in headers:
-        command += ["-H", header]
+    if script is None:
+        for header in lines[1:]:
+            if header and not header.startswith("Host:"):
+                command += ["-H", header]
     output = subprocess.run(
         [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=False
     ).stdout
-    rps = next((line.split()[1] for line in output.splitlines() if line.startswith("Requests/sec")), "?")
-    pcts = {
-        line.split()[0]: line.split()[1]
-        for line in output.splitlines()
-        if line.strip().startswith(("50%", "99%"))
-    }
-    errors = next(
-        (line.strip() for line in output.splitlines() if "Non-2xx" in line or "Socket errors" in line), ""
-    )
-    p50, p99 = pcts.get("50%", "?"), pcts.get("99%", "?")
-    return f"{name:<14} {rps:>9} req/s   p50 {p50:>8}   p99 {p99:>8}   {errors}"
+    found = [line.split() for line in output.splitlines()]
+    rps = next((float(words[1]) for words in found if words[:1] == ["Requests/sec:"]), None)
+    pcts = {words[0]: _ms(words[1]) for words in found if words[:1] in (["50%"], ["99%"])}
+    errors = 0
+    for words in found:
+        if words[:2] == ["Non-2xx", "or"]:
+            errors += int(words[-1])
+        elif words[:2] == ["Socket", "errors:"]:
+            errors += sum(int(w.strip(",")) for w in words[3::2])
+    statuses = {}
+    for words in found:
+        if words[:1] == ["statuses"]:
+            statuses = {k: int(v) for k, v in (w.split("=") for w in words[1:])}
+    if rps is None:
+        print(output, file=sys.stderr)
+        return None
+    return Figures(name, rps, pcts.get("50%", float("nan")), pcts.get("99%", float("nan")), errors, statuses)
+
+
+def _ms(text: str) -> float:
+    """wrk's duration (``812.00us``, ``1.20ms``, ``2.01s``) in milliseconds."""
+    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * scale
+    return float(text)
 
 
 def print_ratios(rates: dict[str, float]) -> None:
@@ -309,6 +590,29 @@ def print_ratios(rates: dict[str, float]) -> None:
             f"{name} {rate / floor:.2f}" for name, rate in rates.items() if name != "heartbeat"
         )
         print(f"ratio to heartbeat (same run): {shares}", flush=True)
+
+
+def print_table(client: str, figures: list[Figures], sampler: MemorySampler, started: Server) -> None:
+    """The one summary table (markdown): every scenario, its ratio, RSS per worker, start-up."""
+    floor = next((f.rps for f in figures if f.name == "heartbeat"), None)
+    print(
+        f"\n| Scenario ({client}) | req/s | p50 | p99 | ratio to heartbeat | errors "
+        "| worker CPU/req | PostgreSQL CPU/req | CPU ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    floor_cpu = next((f.worker_cpu for f in figures if f.name == "heartbeat"), float("nan"))
+    for f in figures:
+        ratio = f"{f.rps / floor:.2f}" if floor else "-"
+        errors = str(f.errors) + (f" {f.statuses}" if f.statuses and f.errors else "")
+        cpu_ratio = floor_cpu / (f.worker_cpu + f.database_cpu)
+        cpu = f"{f.worker_cpu:.0f} µs | {f.database_cpu:.0f} µs | {cpu_ratio:.2f}"
+        print(f"| {f.name} | {f.rps:,.0f} | {f.p50:.1f} ms | {f.p99:.1f} ms | {ratio} | {errors} | {cpu} |")
+    workers = ", ".join(f"{mib:.0f}" for mib in sampler.workers_mib())
+    print(f"| peak RSS per worker (VmHWM) | {workers} MiB | | | | | | | |")
+    print(
+        f"| cold start (spawn → first 200 of /config/) | {started.cold_start:.2f} s | | | | | | | |",
+        flush=True,
+    )
 
 
 # ------------------------------------------------------------------------------------ main
@@ -324,10 +628,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--scenarios", default="heartbeat,config,anonymous,authenticated,create")
+    parser.add_argument(
+        "--scenarios", default="heartbeat,config,anonymous,authenticated,me,list,webhook,create"
+    )
     parser.add_argument("--plugins", help="MEET_PLUGINS for the server (default: the installed defaults)")
-    parser.add_argument("--wrk", action="store_true", help="also run the GET scenarios with wrk")
-    parser.add_argument("--wrk-only", action="store_true", help="run the GET scenarios with wrk only")
+    parser.add_argument("--wrk", action="store_true", help="also run every scenario with wrk")
+    parser.add_argument("--wrk-only", action="store_true", help="run every scenario with wrk only")
     args = parser.parse_args()
 
     from meet_core.cache import PrivateValkey
@@ -359,11 +665,12 @@ def main() -> None:
             asyncio.run(ensure_database(database_url))
         seeded = asyncio.run(seed(env))
         port = free_port()
-        stack.enter_context(server(env, port, args.workers))
+        started = stack.enter_context(server(env, port, args.workers))
+        sampler = stack.enter_context(MemorySampler(started.pid))
         scenarios = requests(seeded)
         print(
             f"database={database_url.split(':')[0]} workers={args.workers} connections={args.connections} "
-            f"duration={args.duration}s python={sys.version.split()[0]}"
+            f"duration={args.duration}s python={sys.version.split()[0]} cold start {started.cold_start:.2f} s"
         )
         try:
             import uvloop
@@ -372,26 +679,46 @@ def main() -> None:
         except ImportError:
             runner = asyncio.run
         names = args.scenarios.split(",")
-        rates: dict[str, float] = {}
+        table: list[Figures] = []
         for name in [] if args.wrk_only else names:
             make, expected = scenarios[name]
             result = runner(
                 run_scenario(name, port, make, expected, args.connections, args.duration, args.warmup)
             )
             print(result.row(), flush=True)
-            rates[name] = len(result.latencies) / result.elapsed
-        print_ratios(rates)
+            if (summary := result.summary()) is not None:
+                table.append(summary)
+        print_ratios({f.name: f.rps for f in table})
+        if table:
+            print_table("run.py", table, sampler, started)
         if (args.wrk or args.wrk_only) and shutil.which("wrk"):
             print("wrk:")
-            rates = {}
+            table = []
             for name in names:
-                if name != "create":
-                    run_wrk(name, port, scenarios[name][0](), args.connections, 1)  # warm-up
-                    line = run_wrk(name, port, scenarios[name][0](), args.connections, args.duration)
-                    print(line, flush=True)
-                    with contextlib.suppress(ValueError):
-                        rates[name] = float(line.split()[1])
-            print_ratios(rates)
+                raw = scenarios[name][0]()
+                events = int(20_000 * (args.duration + args.warmup + 1))
+                if args.warmup:
+                    script = wrk_script(name, seeded, workdir, events)
+                    run_wrk(name, port, raw, args.connections, max(1, args.warmup), script)
+                script = wrk_script(name, seeded, workdir, events)  # fresh room names for ``create``
+                workers, database = descendants(started.pid), postgres_pids()
+                before = cpu_seconds(workers), cpu_seconds(database)
+                figures = run_wrk(name, port, raw, args.connections, args.duration, script)
+                if figures is not None:
+                    answered = figures.rps * int(args.duration)
+                    if answered:
+                        figures.worker_cpu = (cpu_seconds(workers) - before[0]) / answered * 1e6
+                        figures.database_cpu = (cpu_seconds(database) - before[1]) / answered * 1e6
+                    print(
+                        f"{name:<14} {figures.rps:>9.0f} req/s   p50 {figures.p50:6.2f} ms   "
+                        f"p99 {figures.p99:6.2f} ms   CPU/request: workers {figures.worker_cpu:5.0f} µs, "
+                        f"PostgreSQL {figures.database_cpu:5.0f} µs   "
+                        f"errors {figures.errors} {figures.statuses or ''}",
+                        flush=True,
+                    )
+                    table.append(figures)
+            print_ratios({f.name: f.rps for f in table})
+            print_table("wrk", table, sampler, started)
     shutil.rmtree(workdir, ignore_errors=True)
 
 

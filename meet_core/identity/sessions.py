@@ -19,15 +19,16 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.datastructures import Cookie
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from valkey.asyncio import Valkey
 from valkey.exceptions import ResponseError
 
-from meet_core.db.request_session import request_db_session
+from meet_core.db.request_session import existing_db_session, read_first
 from meet_core.http.errors import not_authenticated, permission_denied
 from meet_core.http.raw import cookie
 from meet_core.state import core_settings, pipelined_valkey, valkey_client
-from meet_core.users.models import User
+from meet_core.users.models import USER_COLUMNS, User, detached_user
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _SCOPE_SESSION = "meet.session"
@@ -43,6 +44,9 @@ class SessionData(msgspec.Struct, kw_only=True):
     id_token: str | None = None
     data: dict[str, Any] = msgspec.field(default_factory=dict)
 
+
+#: The active user of an id, with Core: one row, no ORM loading.
+_ACTIVE_USER = select(*USER_COLUMNS).where(User.__table__.c.id == bindparam("user_id"), User.is_active)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(SessionData)
@@ -167,7 +171,7 @@ async def session_user_id(request: Request[Any, Any, Any]) -> tuple[uuid.UUID, S
         return None
 
 
-async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession) -> User | None:
+async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession | None) -> User | None:
     """The active user of the session cookie, or None. Unsafe methods are CSRF-checked."""
     cached = request.scope.get(_SCOPE_USER, _MISSING)  # type: ignore[call-overload]
     if cached is not _MISSING:
@@ -175,13 +179,45 @@ async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession
     user: User | None = None
     found = await session_user_id(request)
     if found is not None:
-        user = await db_session.get(User, found[0])
-        if user is not None and not user.is_active:
-            user = None
+        user = await _active_user(request, db_session, found[0])
         if user is not None and request.method not in SAFE_METHODS:
             check_csrf(request, found[1])
     request.scope[_SCOPE_USER] = user  # type: ignore[literal-required]
     return user
+
+
+async def _active_user(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID
+) -> User | None:
+    """The active user of this id, read on every request (a deactivation is seen at once).
+
+    One statement, on an autocommit connection when the request has no transaction yet (a
+    read-only request then opens none: no BEGIN/COMMIT round trips). The ``User`` is built
+    detached, as if loaded then expunged: a handler that adds it to ``db_session`` (or an
+    object referencing it) attaches it without an INSERT.
+    """
+    row = await read_first(request, db_session, _ACTIVE_USER, {"user_id": user_id})
+    return detached_user(row) if row is not None else None
+
+
+async def unread_session_user_id(request: Request[Any, Any, Any]) -> uuid.UUID | None:
+    """For a read-only route that reads the user together with its own rows (one statement).
+
+    The id the session names when the request's user was not read yet, else None (no
+    session, or the user is known: :func:`provide_user` answers). The route must read the
+    *active* user of this id and hand it (or None) to :func:`remember_user`. Safe methods
+    only: an unsafe one must go through :func:`session_user` for its CSRF check.
+    """
+    assert request.method in SAFE_METHODS
+    if _SCOPE_USER in request.scope or not has_session_cookie(request):
+        return None
+    found = await session_user_id(request)
+    return found[0] if found is not None else None
+
+
+def remember_user(request: Request[Any, Any, Any], user: User | None) -> None:
+    """The request's user, read by the route (:func:`unread_session_user_id`)."""
+    request.scope[_SCOPE_USER] = user  # type: ignore[literal-required]
 
 
 def has_session_cookie(request: Request[Any, Any, Any]) -> bool:
@@ -193,11 +229,12 @@ async def provide_user(request: Request[Any, Any, Any]) -> User | None:
     """Dependency ``user``: the logged-in user or None (anonymous).
 
     Without a session cookie the caller is anonymous and no database session is opened
-    (the join path and the lobby poll then cost no database work at all).
+    (the join path and the lobby poll then cost no database work at all); with one, the
+    user is read on an autocommit connection unless the request already opened a session.
     """
     if not has_session_cookie(request):
         return None
-    return await session_user(request, request_db_session(request))
+    return await session_user(request, existing_db_session(request))
 
 
 async def provide_current_user(request: Request[Any, Any, Any]) -> User:

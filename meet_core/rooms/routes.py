@@ -16,13 +16,13 @@ from litestar.params import FromPath
 from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_core.db.request_session import request_db_session
+from meet_core.db.request_session import existing_db_session
 from meet_core.http import API_PREFIX, pagination
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
 from meet_core.http.openapi import error_responses, request_body
 from meet_core.http.responses import JSON_OBJECT, json_response
-from meet_core.identity.sessions import provide_user
+from meet_core.identity.sessions import provide_user, remember_user, unread_session_user_id
 from meet_core.rooms import service
 from meet_core.rooms.lookup import (
     ROOM_NOT_FOUND,
@@ -41,18 +41,18 @@ TAGS = ["rooms"]
 
 
 @get(ROOMS, summary="List the caller's rooms", tags=TAGS, responses=error_responses(400, 404, 503))
-async def list_rooms(
-    request: Request[Any, Any, Any],
-    db_session: NamedDependency[AsyncSession],
-    user: NamedDependency[User | None],
-) -> dict[str, Any]:
-    """Rooms where the caller has any access, by name, each with the caller's extras; anonymous: empty."""
+async def list_rooms(request: Request[Any, Any, Any], user: NamedDependency[User | None]) -> dict[str, Any]:
+    """Rooms where the caller has any access, by name, each with the caller's extras; anonymous: empty.
+
+    Read-only: three statements on autocommit connections (count, page, accesses), no transaction.
+    """
+    db_session = existing_db_session(request)
     if user is None:
         page = pagination.resolve_page(request, 0, custom=True)
         return pagination.envelope(request, page, 0, [])
-    count = await service.count_rooms(db_session, user)
+    count = await service.count_rooms(request, db_session, user)
     page = pagination.resolve_page(request, count, custom=True)
-    rows, accesses = await service.rooms_page(db_session, user, page.offset, page.size)
+    rows, accesses = await service.rooms_page(request, db_session, user, page.offset, page.size)
     results = [
         await room_payload(request, room, user, role, accesses.get(room.id, ())) for room, role in rows
     ]
@@ -76,7 +76,7 @@ async def create_room(
     body = await read_json_object(request)
     data = validate_room_input(body, partial=False)
     room = await service.create_room(request, db_session, current_user, data, body.get("callback_id"))
-    role, accesses = await service.role_and_accesses(db_session, room, current_user)
+    role, accesses = await service.role_and_accesses(request, db_session, room, current_user)
     return await room_payload(request, room, current_user, role, accesses)
 
 
@@ -89,24 +89,32 @@ async def create_room(
 async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]) -> ASGIResponse:
     """The room for this caller; an unknown key is an unregistered room when they are allowed.
 
-    The join path, kept lean: an anonymous caller opens no database session (``provide_user``
-    needs one only with a session cookie; called directly, without dependency injection)
-    and costs one autocommit query, or none when the room is cached; the body is encoded
-    once (:func:`json_response`).
+    The join path, kept lean: no database session is opened (every read runs on an
+    autocommit connection, no dependency injection); an anonymous caller costs one query,
+    or none when the room is cached; a logged-in one the session (Valkey) and one query for
+    their user, role and the accesses (:func:`service.user_role_and_accesses`), plus the
+    room's when it is not cached. The body is encoded once (:func:`json_response`).
     """
-    user = await provide_user(request)
-    db_session = request_db_session(request) if user is not None else None
+    user_id = await unread_session_user_id(request)
+    user = None if user_id is not None else await provide_user(request)
+    db_session = existing_db_session(request)  # None: every read below on autocommit connections
     room = await service.read_room(request, db_session, room_key)
     if room is None:
+        if user_id is not None:
+            user = await provide_user(request)
         # Only a slug names an unregistered room: a key naming an id (``<id>!`` too) is a
         # registered room or nothing, never a LiveKit room named after a registered one.
         slug = resolve_room_key(room_key)
         if not isinstance(slug, str) or not slug or not core_settings(request).allow_unregistered_rooms:
             raise not_found(ROOM_NOT_FOUND)
         return json_response(unregistered_room_payload(request, slug, user))
-    if db_session is None or user is None:
-        return json_response(await room_payload(request, room, None, None))
-    role, accesses = await service.role_and_accesses(db_session, room, user)
+    if user_id is not None:
+        user, role, accesses = await service.user_role_and_accesses(request, db_session, room, user_id)
+        remember_user(request, user)
+    elif user is not None:
+        role, accesses = await service.role_and_accesses(request, db_session, room, user)
+    else:
+        role, accesses = None, []
     return json_response(await room_payload(request, room, user, role, accesses))
 
 
@@ -117,7 +125,8 @@ async def _update(
     require_privileged(role)  # updates: DRF's default message
     data = validate_room_input(await read_json_object(request), partial=partial)
     await service.update_room(request, db_session, room, data)
-    return await room_payload(request, room, user, role, await service.accesses_of(db_session, room, role))
+    accesses = await service.accesses_of(request, db_session, room, role)
+    return await room_payload(request, room, user, role, accesses)
 
 
 @put(

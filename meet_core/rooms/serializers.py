@@ -10,8 +10,9 @@ callers load the role and the accesses first (one query each, or one for a whole
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from litestar import Request
 
@@ -19,7 +20,29 @@ from meet_core.rooms.join import can_join_directly, livekit_config
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Room
 from meet_core.state import hooks
 from meet_core.users.models import User
-from meet_core.users.schemas import user_json
+from meet_core.users.schemas import UserLike, user_json
+
+
+class AccessLike(Protocol):
+    """What the serializers read of an access: a ``ResourceAccess`` or an :class:`AccessView`."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def user_id(self) -> uuid.UUID: ...
+    @property
+    def resource_id(self) -> uuid.UUID: ...
+    @property
+    def role(self) -> str: ...
+
+
+class AccessView(NamedTuple):
+    """An access read as a row (no ORM instance: the room's accesses are read on every retrieve)."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    resource_id: uuid.UUID
+    role: str
 
 
 def access_payload(access: ResourceAccess) -> dict[str, Any]:
@@ -32,7 +55,7 @@ def access_payload(access: ResourceAccess) -> dict[str, Any]:
     }
 
 
-def nested_access_payload(access: ResourceAccess, user: User) -> dict[str, Any]:
+def nested_access_payload(access: AccessLike, user: UserLike) -> dict[str, Any]:
     """An access inside a room's ``accesses``: the user in full."""
     return {
         "id": str(access.id),
@@ -47,7 +70,7 @@ async def room_payload(
     room: Room,
     user: User | None,
     role: str | None,
-    accesses: Sequence[tuple[ResourceAccess, User]] = (),
+    accesses: Sequence[tuple[AccessLike, UserLike]] = (),
 ) -> dict[str, Any]:
     """The room for this caller; ``accesses`` must be given when ``role`` is privileged."""
     privileged = role in PRIVILEGED_ROLES

@@ -11,30 +11,33 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
 from litestar import Request
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import ColumnElement, FromClause, Row, RowMapping, Select, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_core.db.request_session import read_first
+from meet_core.db.request_session import read_all, read_first
 from meet_core.http.errors import FieldErrors, permission_denied
 from meet_core.rooms import creation_callback, metadata
-from meet_core.rooms.lookup import get_role, parse_uuid, room_key_filter
+from meet_core.rooms.lookup import parse_uuid, room_key_filter
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
 from meet_core.rooms.schemas import SLUG_MAX_LENGTH, RoomInput
+from meet_core.rooms.serializers import AccessLike, AccessView
 from meet_core.rooms.slugs import slugify
 from meet_core.state import core_settings, hooks, room_cache
-from meet_core.users.models import User
+from meet_core.users.models import USER_FIELDS, User, detached_user
+from meet_core.users.schemas import USER_JSON_FIELDS, UserLike
 
 log = logging.getLogger(__name__)
 
 SLUG_TAKEN = "Room with this Slug already exists."
 
-AccessRows = list[tuple[ResourceAccess, User]]
+#: Accesses with their users: ORM instances or rows, read alike by the serializers.
+AccessRows = list[tuple[AccessLike, UserLike]]
 
 #: The columns of a room, to build a transient ``Room`` from one row (``Room(**row)``).
 ROOM_COLUMNS = [
@@ -168,75 +171,178 @@ def forget_room(request: Request[Any, Any, Any], room: Room | uuid.UUID) -> None
         cache.forget(room.id if isinstance(room, Room) else room)
 
 
-async def accesses_by_room(
-    db_session: AsyncSession, room_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, AccessRows]:
-    """Every access (with its user) of these rooms, newest first, in one query."""
-    if not room_ids:
-        return {}
-    rows = await db_session.execute(
-        select(ResourceAccess, User)
-        .join(User, User.id == ResourceAccess.user_id)
-        .where(ResourceAccess.resource_id.in_(room_ids))
-        .order_by(ResourceAccess.created_at.desc(), ResourceAccess.id)
-    )
+_ACCESS = ResourceAccess.__table__
+_USER = User.__table__
+#: An access with its user as one row: the access's columns labelled ``access_*``, the
+#: user's under their own names (the row then reads as the user of ``user_json``).
+_ACCESS_WITH_USER = [
+    _ACCESS.c.id.label("access_id"),
+    _ACCESS.c.user_id.label("access_user"),
+    _ACCESS.c.resource_id.label("access_resource"),
+    _ACCESS.c.role.label("access_role"),
+    *(_USER.c[name] for name in USER_JSON_FIELDS),
+]
+_ACCESSES_OF_ROOMS = (
+    select(*_ACCESS_WITH_USER)
+    .join_from(_ACCESS, _USER, _USER.c.id == _ACCESS.c.user_id)
+    .where(_ACCESS.c.resource_id.in_(bindparam("room_ids", expanding=True)))
+    .order_by(_ACCESS.c.created_at.desc(), _ACCESS.c.id)
+)
+_COUNT_ROOMS = select(func.count(_ACCESS.c.id).label("count")).where(
+    _ACCESS.c.user_id == bindparam("user_id")
+)
+_ROOMS_PAGE = (
+    select(*ROOM_COLUMNS, _ACCESS.c.role.label("access_role"))
+    .join_from(Room.__table__, _ACCESS, _ACCESS.c.resource_id == Room.__table__.c.id)
+    .where(_ACCESS.c.user_id == bindparam("user_id"))
+    .order_by(Room.__table__.c.name, Room.__table__.c.id)
+    .offset(bindparam("offset"))
+    .limit(bindparam("limit"))
+)
+
+
+def _access_rows(rows: Iterable[Row[Any]]) -> dict[uuid.UUID, AccessRows]:
     found: dict[uuid.UUID, AccessRows] = defaultdict(list)
-    for access, user in rows.tuples():
-        found[access.resource_id].append((access, user))
+    for row in rows:
+        if row.access_id is not None:
+            access = AccessView(row.access_id, row.access_user, row.access_resource, row.access_role)
+            found[row.access_resource].append((access, row))
     return found
 
 
+async def accesses_by_room(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, room_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, AccessRows]:
+    """Every access (with its user) of these rooms, newest first, in one query (rows, no ORM)."""
+    if not room_ids:
+        return {}
+    params = {"room_ids": list(room_ids)}
+    return _access_rows(await read_all(request, db_session, _ACCESSES_OF_ROOMS, params))
+
+
+def _caller_view_query(*, with_user: bool) -> Select[Any]:
+    """The caller's role in a room and, only when it is privileged, the room's accesses.
+
+    One statement. ``mine`` is the caller's access (one per user and room); the room's
+    accesses (with their users) are outer-joined on a privileged role only, so a member
+    gets one row (the role) and a stranger one row of NULLs, or none without ``with_user``.
+    ``with_user`` also reads the caller (``me_*`` columns; no row when inactive or gone):
+    the session's user, role and accesses in one round trip.
+    """
+    access, member = _ACCESS.alias("a"), _USER.alias("u")
+    columns = [
+        access.c.id.label("access_id"),
+        access.c.user_id.label("access_user"),
+        access.c.resource_id.label("access_resource"),
+        access.c.role.label("access_role"),
+        *(member.c[name] for name in USER_JSON_FIELDS),
+    ]
+    accesses = access.join(member, member.c.id == access.c.user_id)
+    mine: FromClause
+    source: FromClause
+    where: list[ColumnElement[bool]]
+    caller: list[ColumnElement[Any]]
+    if with_user:
+        me, mine = _USER.alias("me"), _ACCESS.alias("mine")
+        mine_on = and_(mine.c.resource_id == bindparam("room_id"), mine.c.user_id == me.c.id)
+        source = me.outerjoin(mine, mine_on)
+        where = [me.c.id == bindparam("user_id"), me.c.is_active]
+        caller = [me.c[name].label(f"me_{name}") for name in USER_FIELDS]
+    else:
+        mine = (
+            select(_ACCESS.c.role)
+            .where(_ACCESS.c.resource_id == bindparam("room_id"), _ACCESS.c.user_id == bindparam("user_id"))
+            .subquery("mine")
+        )
+        source, where, caller = mine, [], []
+    on = and_(access.c.resource_id == bindparam("room_id"), mine.c.role.in_(sorted(PRIVILEGED_ROLES)))
+    return (
+        select(*caller, mine.c.role.label("my_role"), *columns)
+        .select_from(source.outerjoin(accesses, on))
+        .where(*where)
+        .order_by(access.c.created_at.desc(), access.c.id)
+    )
+
+
+_ROLE_AND_ACCESSES = _caller_view_query(with_user=False)
+_USER_ROLE_AND_ACCESSES = _caller_view_query(with_user=True)
+
+
 async def role_and_accesses(
-    db_session: AsyncSession, room: Room, user: User | None
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, room: Room, user: User | None
 ) -> tuple[str | None, AccessRows]:
-    """The caller's role and, when privileged, the room's accesses (two queries at most)."""
-    role = await get_role(db_session, room, user)
-    return role, await accesses_of(db_session, room, role)
+    """The caller's role and, when privileged, the room's accesses: one round trip.
+
+    Read on every request (never cached): a revoked access or a changed role is seen by the
+    next request, on every worker. Outside a transaction, on an autocommit connection.
+    """
+    if user is None:
+        return None, []
+    rows = await read_all(request, db_session, _ROLE_AND_ACCESSES, {"room_id": room.id, "user_id": user.id})
+    if not rows:
+        return None, []
+    return rows[0].my_role, _access_rows(rows).get(room.id, [])
 
 
-async def accesses_of(db_session: AsyncSession, room: Room, role: str | None) -> AccessRows:
+async def user_role_and_accesses(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, room: Room, user_id: uuid.UUID
+) -> tuple[User | None, str | None, AccessRows]:
+    """The active user of ``user_id``, their role in the room and, when privileged, its accesses.
+
+    :func:`role_and_accesses` and the session's user in the same round trip (the logged-in
+    retrieve: the session in Valkey, then this one statement). Never cached, as above.
+    """
+    params = {"room_id": room.id, "user_id": user_id}
+    rows = await read_all(request, db_session, _USER_ROLE_AND_ACCESSES, params)
+    if not rows:
+        return None, None, []
+    return detached_user(rows[0]._mapping, "me_"), rows[0].my_role, _access_rows(rows).get(room.id, [])
+
+
+async def accesses_of(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, room: Room, role: str | None
+) -> AccessRows:
     """The room's accesses (with users) for a caller of ``role``: none unless privileged."""
     if role not in PRIVILEGED_ROLES:
         return []
-    return (await accesses_by_room(db_session, [room.id])).get(room.id, [])
+    return (await accesses_by_room(request, db_session, [room.id])).get(room.id, [])
 
 
-async def count_rooms(db_session: AsyncSession, user: User) -> int:
+async def count_rooms(request: Request[Any, Any, Any], db_session: AsyncSession | None, user: User) -> int:
     """How many rooms ``user`` has an access to (one access per user and room: no duplicates)."""
-    count = await db_session.scalar(
-        select(func.count(ResourceAccess.id)).where(ResourceAccess.user_id == user.id)
-    )
-    return count or 0
+    found = await read_first(request, db_session, _COUNT_ROOMS, {"user_id": user.id})
+    return int(found["count"]) if found is not None else 0
 
 
 async def rooms_page(
-    db_session: AsyncSession, user: User, offset: int, limit: int
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, user: User, offset: int, limit: int
 ) -> tuple[list[tuple[Room, str]], dict[uuid.UUID, AccessRows]]:
     """A page of ``user``'s rooms by name, with the caller's role, and the privileged rooms' accesses.
 
-    Two queries whatever the page size: the rooms joined with the caller's access, then the
-    accesses (with users) of the rooms the caller administers.
+    Two queries whatever the page size, on autocommit connections outside a transaction:
+    the rooms joined with the caller's access, then the accesses (with users) of the rooms
+    the caller administers. The rooms are transient (:func:`room_from_row`), for display.
     """
-    rows = await db_session.execute(
-        select(Room, ResourceAccess.role)
-        .join(ResourceAccess, ResourceAccess.resource_id == Room.id)
-        .where(ResourceAccess.user_id == user.id)
-        .order_by(Room.name, Room.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    page = [(room, role) for room, role in rows.tuples()]
+    params = {"user_id": user.id, "offset": offset, "limit": limit}
+    rows = await read_all(request, db_session, _ROOMS_PAGE, params)
+    page = [(room_from_row(row._mapping), row.access_role) for row in rows]
     privileged = [room.id for room, role in page if role in PRIVILEGED_ROLES]
-    return page, await accesses_by_room(db_session, privileged)
+    return page, await accesses_by_room(request, db_session, privileged)
 
 
-async def checked_slug(db_session: AsyncSession, name: str, exclude: uuid.UUID | None = None) -> str:
-    """The slug of ``name``, or the model's 400: too long (on ``slug``), UUID-like, or taken."""
+def valid_slug(name: str) -> str:
+    """The slug of ``name``, or the model's 400: too long (on ``slug``) or UUID-like."""
     slug = slugify(name)
     if len(slug) > SLUG_MAX_LENGTH:
         raise FieldErrors({"slug": [f"Ensure this field has no more than {SLUG_MAX_LENGTH} characters."]})
     if parse_uuid(slug) is not None:
         raise FieldErrors({"name": [f'Room name "{name}" is reserved.']})
+    return slug
+
+
+async def checked_slug(db_session: AsyncSession, name: str, exclude: uuid.UUID | None = None) -> str:
+    """The slug of ``name``, or the model's 400: too long (on ``slug``), UUID-like, or taken."""
+    slug = valid_slug(name)
     query = select(Room.id).where(Room.slug == slug)
     if exclude is not None:
         query = query.where(Room.id != exclude)
@@ -268,7 +374,8 @@ async def create_room(
     the core's default access level and an empty configuration then fill the gaps.
     """
     assert isinstance(data.name, str)
-    slug = await checked_slug(db_session, data.name)
+    # No SELECT for a taken slug: the unique index refuses it at the flush, the same 400.
+    slug = valid_slug(data.name)
     access_level = data.access_level
     if access_level is msgspec.UNSET:
         preferred = user.default_room_access_level if user_defaults else None
@@ -278,15 +385,14 @@ async def create_room(
     if user_defaults and omitted and user.default_room_configuration:
         configuration = dict(user.default_room_configuration)
     room = Room(
+        id=uuid.uuid4(),  # the column's default, known before the flush: one flush for both rows
         name=data.name,
         slug=slug,
         access_level=access_level,
         configuration={} if configuration is msgspec.UNSET else configuration,
     )
-    db_session.add(room)
+    db_session.add_all([room, ResourceAccess(resource_id=room.id, user_id=user.id, role=Role.OWNER.value)])
     await _flush(db_session)
-    db_session.add(ResourceAccess(resource_id=room.id, user_id=user.id, role=Role.OWNER.value))
-    await db_session.flush()
     if callback_id:
         await creation_callback.remember(request, str(callback_id), slug)
     await hooks(request).room_created(request, db_session, room, user)

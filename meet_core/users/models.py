@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from advanced_alchemy.types import JsonB
-from sqlalchemy import Boolean, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, RowMapping, String
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from meet_core.db import Base
 
@@ -30,3 +31,20 @@ class User(Base):
 
     def __str__(self) -> str:
         return self.email or self.admin_email or str(self.id)
+
+
+#: The user's columns (their names, then themselves), to read users with Core (one row, no
+#: ORM loading) and build them with :func:`detached_user`.
+USER_FIELDS: tuple[str, ...] = tuple(c.key for c in User.__mapper__.column_attrs if c.key != "_sentinel")
+USER_COLUMNS: list[KeyedColumnElement[Any]] = [User.__table__.c[name] for name in USER_FIELDS]
+
+
+def detached_user(row: RowMapping, prefix: str = "") -> User:
+    """A ``User`` from a row of :data:`USER_COLUMNS` (labelled ``prefix + name``), as if loaded.
+
+    Detached, not transient: a handler that adds it (or an object referencing it) to a
+    session attaches it without an INSERT, and changes to it are flushed as an UPDATE.
+    """
+    user = User(**{name: row[prefix + name] for name in USER_FIELDS})
+    make_transient_to_detached(user)
+    return user

@@ -1,0 +1,153 @@
+"""In-process cost of each ``bench/run.py`` scenario: the ASGI app called directly, no HTTP.
+
+    python bench/inprocess.py --database postgres                  # µs of CPU per request
+    python bench/inprocess.py --database postgres --profile authenticated --top 40   # cProfile
+
+It seeds the same database as ``bench/run.py`` (a private Valkey, SQLite or a throwaway
+PostgreSQL cluster), builds the application with ``create_app``, runs its lifespan, then
+calls it N times per scenario with a minimal ASGI driver: what is left is the server's own
+work (no HTTP parsing, no load generator), the figure to cut.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run
+
+
+def scope_of(raw: bytes) -> tuple[dict[str, Any], bytes]:
+    """An ASGI HTTP scope and body from a raw HTTP/1.1 request."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    method, target, _ = lines[0].split(b" ")
+    path, _, query = target.partition(b"?")
+    headers = [(k.strip().lower(), v.strip()) for k, _, v in (line.partition(b":") for line in lines[1:])]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method.decode(),
+        "scheme": "http",
+        "path": path.decode(),
+        "raw_path": path,
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    return scope, body
+
+
+async def call(app: Any, raw: bytes) -> int:
+    """One request through the app; its status."""
+    scope, body = scope_of(raw)
+    status = 0
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def measure(app: Any, make: Any, expected: int, count: int) -> float:
+    """Mean CPU µs per request (process time: the database's share is not counted)."""
+    for _ in range(20):
+        status = await call(app, make())
+        assert status == expected, (status, expected)
+    start = time.process_time()
+    for _ in range(count):
+        await call(app, make())
+    return (time.process_time() - start) / count * 1e6
+
+
+async def main_async(args: argparse.Namespace, env: dict[str, str]) -> None:
+    from meet_core.app import create_app
+
+    seeded = await run.seed(env)
+    os.environ.update(env)
+    app = create_app()
+    scenarios = run.requests(seeded)
+    async with app.lifespan():
+        names = args.scenarios.split(",")
+        if args.profile:
+            make, expected = scenarios[args.profile]
+            await measure(app, make, expected, 50)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            await measure(app, make, expected, args.count)
+            profiler.disable()
+            stats = pstats.Stats(profiler).sort_stats(args.sort)
+            stats.print_stats(args.top)
+            return
+        for name in names:
+            make, expected = scenarios[name]
+            cost = await measure(app, make, expected, args.count)
+            print(f"{name:<14} {cost:8.0f} µs of CPU per request", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--scenarios", default="heartbeat,anonymous,authenticated,me,list,webhook,create")
+    parser.add_argument("--count", type=int, default=500)
+    parser.add_argument("--profile", help="profile this scenario with cProfile instead")
+    parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--top", type=int, default=50)
+    parser.add_argument("--plugins", default="lobby")
+    args = parser.parse_args()
+
+    from meet_core.cache import PrivateValkey
+
+    workdir = Path(tempfile.mkdtemp(prefix="meet-profile-"))
+    valkey = PrivateValkey(str(workdir))
+    with contextlib.ExitStack() as stack:
+        redis_url = valkey.start()
+        stack.callback(valkey.stop)
+        if args.database == "postgres":
+            database_url = stack.enter_context(run.postgres_cluster())
+            asyncio.run(run.ensure_database(database_url))
+        else:
+            database_url = f"sqlite:///{workdir}/meet.sqlite3"
+        env = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "MEET_DATA_DIR": str(workdir),
+            "LIVEKIT_API_URL": "http://127.0.0.1:7880",
+            "LIVEKIT_API_KEY": run.API_KEY,
+            "LIVEKIT_API_SECRET": run.API_SECRET,
+            "MEET_LOG_LEVEL": "WARNING",
+            "MEET_PLUGINS": args.plugins,
+        }
+        asyncio.run(main_async(args, {**os.environ, **env}))
+
+
+if __name__ == "__main__":
+    main()
