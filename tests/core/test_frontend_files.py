@@ -128,10 +128,11 @@ def _raw_get(port: int, target: str) -> bytes:
     return b"".join(chunks)
 
 
-def test_meet_serve_sends_the_files_and_nothing_outside(meet_env, tmp_path):
-    """The real server (granian sends the files itself, ``http.response.pathsend``)."""
+def test_meet_serve_sends_the_files_and_nothing_outside(meet_env, empty_database, tmp_path):
+    """The real server (granian sends the files itself, ``http.response.pathsend``), migrating
+    an empty database of its own."""
     dist = make_dist(tmp_path)
-    env = {**meet_env, "MEET_FRONTEND_DIST": str(dist), "MEET_PLUGINS": ""}
+    env = {**meet_env, "DATABASE_URL": empty_database, "MEET_FRONTEND_DIST": str(dist), "MEET_PLUGINS": ""}
     with ServerProcess(env, migrate=True, log_path=tmp_path / "server.log") as server:
         script = _raw_get(server.port, "/assets/index-C8XvoIGE.js")
         assert script.startswith(b"HTTP/1.1 200") and script.endswith(SCRIPT)

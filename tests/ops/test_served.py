@@ -25,8 +25,15 @@ pytestmark = pytest.mark.slow
 CONFIG = "/api/v1.0/config/"
 
 
-def served_env(meet_env: dict[str, str], tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {**meet_env, "MEET_PLUGINS": "", "MEET_ENV_FILE": str(tmp_path / "none.env"), **extra}
+@pytest.fixture
+def migrated_env(meet_env: dict[str, str], empty_database: str) -> dict[str, str]:
+    """The test environment on an empty database, where ``meet serve --migrate`` runs the real
+    migrations (the worker's usual PostgreSQL database already has the tables)."""
+    return {**meet_env, "DATABASE_URL": empty_database}
+
+
+def served_env(migrated_env: dict[str, str], tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {**migrated_env, "MEET_PLUGINS": "", "MEET_ENV_FILE": str(tmp_path / "none.env"), **extra}
 
 
 def total_requests(text: str, route: str = "/api/v1.0/config") -> float:
@@ -38,11 +45,11 @@ def total_requests(text: str, route: str = "/api/v1.0/config") -> float:
     )
 
 
-def test_two_workers_aggregated(meet_env, tmp_path):
+def test_two_workers_aggregated(migrated_env, tmp_path):
     """Any worker answers the scrape with every worker's counts (PROMETHEUS_MULTIPROC_DIR)."""
     folder = tmp_path / "prometheus"
     folder.mkdir()
-    env = served_env(meet_env, tmp_path, METRICS_ENABLED="true", PROMETHEUS_MULTIPROC_DIR=str(folder))
+    env = served_env(migrated_env, tmp_path, METRICS_ENABLED="true", PROMETHEUS_MULTIPROC_DIR=str(folder))
     with ServerProcess(env, workers=2, migrate=True, log_path=tmp_path / "serve.log") as server:
         for _ in range(40):  # a new connection each: the workers share them
             assert httpx.get(server.url + CONFIG).status_code == 200
@@ -52,11 +59,11 @@ def test_two_workers_aggregated(meet_env, tmp_path):
             assert total_requests(httpx.get(server.url + "/metrics").text) == 40
 
 
-def test_json_logs_with_request_ids_and_served_metrics(meet_env, tmp_path):
+def test_json_logs_with_request_ids_and_served_metrics(migrated_env, tmp_path):
     """LOG_FORMAT=json: every line is JSON, one per request; X-Request-ID passed through or made.
     Two workers without PROMETHEUS_MULTIPROC_DIR: ``meet serve`` makes (and removes) its own."""
     log_path = tmp_path / "serve.log"
-    env = served_env(meet_env, tmp_path, LOG_FORMAT="json", METRICS_ENABLED="true")
+    env = served_env(migrated_env, tmp_path, LOG_FORMAT="json", METRICS_ENABLED="true")
     with ServerProcess(env, workers=2, migrate=True, log_path=log_path) as server:
         given = httpx.get(server.url + CONFIG + "?token=hidden", headers={"X-Request-ID": "edge-42.a:b_c"})
         refused = httpx.get(server.url + CONFIG, headers={"X-Request-ID": 'no spaces or quotes"'})
@@ -164,12 +171,12 @@ def _events(received: list[bytes]) -> list[dict[str, Any]]:
     return events
 
 
-def test_sentry_gets_unhandled_errors_with_route_and_no_personal_data(meet_env, tmp_path, sentry_server):
+def test_sentry_gets_unhandled_errors_with_route_and_no_personal_data(migrated_env, tmp_path, sentry_server):
     dsn, received = sentry_server
     site = tmp_path / "site"
     _probe_distribution(site)
     env = served_env(
-        meet_env,
+        migrated_env,
         tmp_path,
         MEET_PLUGINS="sentry_probe",
         SENTRY_DSN=dsn,
