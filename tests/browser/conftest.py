@@ -119,7 +119,12 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         executable_path=executable,
         headless=True,
         # The join screen previews camera and microphone: fake devices, no permission prompt.
-        args=["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
+        args=[
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            # Plain host candidates (not mDNS names) for the fake LiveKit's aiortc peer (fake_rtc).
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+        ],
     )
     yield browser
     browser.close()
