@@ -164,6 +164,7 @@ class FakeLiveKit:
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._conns: set[asyncio.Transport] = set()  # touched on the loop thread only
+        self.signals: set[SignalSocket] = set()  # browsers in a room (loop thread only)
         self._clear_state()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -567,6 +568,18 @@ class FakeLiveKit:
     def _send_data(self, req: rm.SendDataRequest) -> rm.SendDataResponse:
         if req.nonce and len(req.nonce) != 16:
             raise _TwirpError("invalid_argument", "nonce should be 16-bytes or not present")
+        # Delivered, as LiveKit does, to the browsers in the room (or those named) over their data
+        # channel: the frontend's lobby notification reaches the owner's page.
+        packet = models.DataPacket(
+            kind=req.kind,
+            destination_identities=list(req.destination_identities),
+            user=models.UserPacket(payload=req.data, topic=req.topic or None),
+        )
+        targets = set(req.destination_identities)
+        if self._loop is not None:
+            for signal in list(self.signals):
+                if signal.room == req.room and (not targets or signal.identity in targets):
+                    self._loop.call_soon_threadsafe(signal.deliver, packet)
         return rm.SendDataResponse()
 
     # -- Egress --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import aioice.ice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaBlackhole
 from aiortc.sdp import candidate_from_sdp
-from livekit.protocol import rtc
+from livekit.protocol import models, rtc
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,15 @@ class PublisherPeer:
                 await self.pc.addIceCandidate(candidate)
             except Exception:
                 logger.debug("fake LiveKit ignored candidate %s", line, exc_info=True)
+
+    def deliver(self, packet: models.DataPacket) -> None:
+        """``packet`` on the client's data channel of its kind (``_reliable`` or ``_lossy``)."""
+        label = "_lossy" if packet.kind == models.DataPacket.LOSSY else "_reliable"
+        for channel in self.channels:
+            if channel.label == label and channel.readyState == "open":
+                channel.send(packet.SerializeToString())
+                return
+        logger.warning("fake LiveKit: no open %s channel for a data packet", label)
 
     async def close(self) -> None:
         await self._sink.stop()

@@ -78,6 +78,7 @@ class SignalSocket:
             b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
         )
         self.send(rtc.SignalResponse(join=self._join(claims)))
+        fake.signals.add(self)
         join_request = _join_request(query.get("join_request", [""])[0])
         if join_request.HasField("publisher_offer"):
             self._offer(join_request.publisher_offer)
@@ -109,6 +110,10 @@ class SignalSocket:
                 can_publish=grant.get("canPublish", True),
                 can_publish_data=grant.get("canPublishData", True),
                 can_update_metadata=grant.get("canUpdateOwnMetadata", False),
+                # The frontend enables its microphone/camera/screen toggles from this list.
+                can_publish_sources=[
+                    models.TrackSource.Value(source.upper()) for source in grant.get("canPublishSources") or []
+                ],
             ),
         )
         self.fake.signal_joins.append(dict(claims))
@@ -186,8 +191,14 @@ class SignalSocket:
         """The socket is gone: the participant leaves the room."""
         if self.room and self.identity:
             self.fake.drop_participant(self.room, self.identity)
+        self.fake.signals.discard(self)
         if self.peer is not None:
             self._spawn(self.peer.close())
+
+    def deliver(self, packet: models.DataPacket) -> None:
+        """A data packet sent through the API (``SendData``) to this browser, if its channel is up."""
+        if self.peer is not None:
+            self.peer.deliver(packet)
 
 
 def _join_request(value: str) -> rtc.JoinRequest:

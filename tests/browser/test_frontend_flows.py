@@ -140,34 +140,63 @@ def _waiting(meet: Meet, owner: Page, room: dict) -> list[dict]:
     return response.json()["participants"]  # type: ignore[no-any-return]
 
 
+def reveal_room_tools(page: Page) -> None:
+    """The conference's right-hand toolbar (participants, tools), shown.
+
+    The frontend sizes that toolbar from its parent's width, measured in a layout effect that
+    runs before the parent's ref is attached: it appears only once the control bar renders again.
+    With real media something always does (participants, speakers); alone in a room with the fake
+    LiveKit nothing does, so the owner opens and closes picture-in-picture, which does.
+    """
+    for item in ("Picture-in-picture", "Close picture-in-picture"):
+        page.get_by_role("button", name="More Options").click()
+        page.get_by_role("menuitem", name=item).click()
+    expect(page.get_by_role("button", name="See everyone")).to_be_visible()
+
+
+def _lobby_on_the_owner_page(owner: Page) -> None:
+    """The owner opens the participants panel: the lobby lists the waiting guest."""
+    owner.get_by_role("button", name="Close dialog").click()  # "Your meeting is ready"
+    reveal_room_tools(owner)
+    owner.get_by_role("button", name="See everyone").click()
+    expect(owner.get_by_text("Lobby")).to_be_visible()
+    expect(owner.get_by_text("Eve", exact=True)).to_be_visible()
+    # Its buttons' aria-labels are untranslated keys ("waiting.accept.label") in 1.27.0: by data-attr.
+    expect(owner.locator("[data-attr=participants-accept]")).to_have_text("Accept")
+
+
 def test_restricted_room_the_owner_admits_a_waiting_guest(new_page, meet: Meet):
     owner, guest, room = _restricted_room_with_a_waiting_guest(new_page, meet, "frank")
     (waiting,) = _waiting(meet, owner, room)
     assert waiting["username"] == "Eve" and waiting["status"] == "waiting"
     polls: list[dict] = []
     guest.on("response", lambda r: polls.append(r.json()) if r.url.endswith("/request-entry/") else None)
-    with meet.api(owner.context) as api:
-        decision = {"participant_id": waiting["id"], "allow_entry": True}
-        admitted = api.post(f"/rooms/{room['id']}/enter/", json=decision)
-    assert admitted.status_code == 200, admitted.text
+    _lobby_on_the_owner_page(owner)
+    with owner.expect_response(lambda r: r.url.endswith(f"/rooms/{room['id']}/enter/")) as entered:
+        owner.locator("[data-attr=participants-accept]").click()
+    assert entered.value.status == 200, (entered.value.url, entered.value.text())
+    assert entered.value.request.post_data_json == {"participant_id": waiting["id"], "allow_entry": True}
     # The guest's page, polling request-entry, enters the conference with a token for the room.
     expect(guest.get_by_role("button", name="Leave")).to_be_visible()
     accepted = [poll for poll in polls if poll["status"] == "accepted"]
     assert accepted, polls
     assert jwt_claims(accepted[-1]["livekit"]["token"])["video"]["room"] == room["id"]
     assert wait_for_join(meet, "Eve", room["id"])
+    expect(owner.get_by_text("Lobby")).to_have_count(0)
     assert _waiting(meet, owner, room) == []
 
 
 def test_restricted_room_the_owner_denies_a_waiting_guest(new_page, meet: Meet):
     owner, guest, room = _restricted_room_with_a_waiting_guest(new_page, meet, "grace")
     (waiting,) = _waiting(meet, owner, room)
-    with meet.api(owner.context) as api:
-        decision = {"participant_id": waiting["id"], "allow_entry": False}
-        denied = api.post(f"/rooms/{room['id']}/enter/", json=decision)
-    assert denied.status_code == 200, denied.text
+    _lobby_on_the_owner_page(owner)
+    with owner.expect_response(lambda r: r.url.endswith(f"/rooms/{room['id']}/enter/")) as entered:
+        owner.locator("[data-attr=participants-deny]").click()
+    assert entered.value.status == 200, (entered.value.url, entered.value.text())
+    assert entered.value.request.post_data_json == {"participant_id": waiting["id"], "allow_entry": False}
     expect(guest.get_by_text("Requesting to join...")).to_have_count(0)
     expect(guest.get_by_role("button", name="Leave")).to_have_count(0)
+    expect(owner.get_by_text("Lobby")).to_have_count(0)
     joins = meet.livekit.signal_joins
     assert not any(c.get("name") == "Eve" and c["video"]["room"] == room["id"] for c in joins)
     assert _waiting(meet, owner, room) == []
