@@ -55,8 +55,8 @@ class PublisherPeer:
                 logger.exception("fake LiveKit could not answer the offer")
                 return
             await self._sink.start()
-            local = self.pc.localDescription
-            self.send(rtc.SignalResponse(answer=rtc.SessionDescription(type="answer", sdp=local.sdp, id=offer.id)))
+            answer = rtc.SessionDescription(type="answer", sdp=self.pc.localDescription.sdp, id=offer.id)
+            self.send(rtc.SignalResponse(answer=answer))
 
     async def trickle(self, trickle: rtc.TrickleRequest) -> None:
         """A candidate the client found after its offer (``candidateInit`` is its JSON)."""

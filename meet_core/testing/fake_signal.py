@@ -112,7 +112,8 @@ class SignalSocket:
                 can_update_metadata=grant.get("canUpdateOwnMetadata", False),
                 # The frontend enables its microphone/camera/screen toggles from this list.
                 can_publish_sources=[
-                    models.TrackSource.Value(source.upper()) for source in grant.get("canPublishSources") or []
+                    models.TrackSource.Value(str(source).upper())
+                    for source in grant.get("canPublishSources") or []
                 ],
             ),
         )

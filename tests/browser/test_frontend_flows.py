@@ -33,7 +33,7 @@ def log_in(page: Page, meet: Meet, sub: str) -> None:
 
 
 def create_meeting(page: Page) -> dict:
-    """"Create a meeting" > "Start an instant meeting": the room the server created."""
+    """ "Create a meeting" > "Start an instant meeting": the room the server created."""
     page.get_by_text("Create a meeting").click()
     with page.expect_response(lambda r: r.request.method == "POST" and f"{API}/rooms/" in r.url) as created:
         page.get_by_text("Start an instant meeting").click()
@@ -115,9 +115,7 @@ def test_join_a_public_room_anonymously(new_page, meet: Meet):
     assert wait_for_join(meet, "Bob", room["id"])["sub"] == claims["sub"]
 
 
-def _restricted_room_with_a_waiting_guest(
-    new_page, meet: Meet, owner_sub: str
-) -> tuple[Page, Page, dict]:
+def _restricted_room_with_a_waiting_guest(new_page, meet: Meet, owner_sub: str) -> tuple[Page, Page, dict]:
     meet.add_user(owner_sub, owner_sub.capitalize(), "Owner")
     owner = new_page()
     log_in(owner, meet, owner_sub)
