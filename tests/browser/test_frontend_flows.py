@@ -230,3 +230,19 @@ def test_telephony_the_meeting_for_later_shows_its_dial_in_number_and_pin(new_pa
     assert code and code.group(1).replace(" ", "") == room["pin_code"]
     with meet.api(page.context) as api:
         assert api.get(f"/rooms/{room['id']}/").json()["pin_code"] == room["pin_code"]
+
+
+def test_subtitles_started_from_the_conference_dispatch_the_transcriber(new_page, meet: Meet):
+    meet.add_user("judy", "Judy", "Hopps")
+    page = new_page()
+    log_in(page, meet, "judy")
+    room = create_meeting(page)
+    show = page.get_by_role("button", name="Show subtitles")
+    expect(show).to_be_enabled()
+    with page.expect_response(lambda r: r.url.endswith(f"/rooms/{room['id']}/start-subtitle/")) as started:
+        show.click()
+    assert started.value.status == 200, started.value.text()
+    # On screen: the control is now "Hide subtitles"; in LiveKit: the transcriber agent's dispatch.
+    expect(page.get_by_role("button", name="Hide subtitles")).to_be_visible()
+    (dispatch,) = meet.livekit.dispatches(room["id"])
+    assert dispatch.agent_name == "multi-user-transcriber" and dispatch.room == room["id"]
