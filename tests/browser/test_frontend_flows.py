@@ -1,8 +1,9 @@
 """The official frontend's flows in Chromium, each checked on screen and in the server's state.
 
 There is no LiveKit media server: the conference page joins the fake LiveKit's signalling (so
-its participant and ``room_role`` are known) but its media never connects. The tests assert
-that the conference UI is reached with a token for the right room, not that media flows.
+its participant and ``room_role`` are known) and its peer connection comes up against the fake's
+aiortc peer on loopback (the room reaches "Connected", its toolbars render); the fake relays
+``SendData`` and room metadata to the page as LiveKit does. Media is not checked.
 """
 
 from __future__ import annotations
@@ -246,3 +247,30 @@ def test_subtitles_started_from_the_conference_dispatch_the_transcriber(new_page
     expect(page.get_by_role("button", name="Hide subtitles")).to_be_visible()
     (dispatch,) = meet.livekit.dispatches(room["id"])
     assert dispatch.agent_name == "multi-user-transcriber" and dispatch.room == room["id"]
+
+
+def test_recording_started_from_the_tools_panel_starts_an_egress(new_page, meet: Meet):
+    meet.add_user("kim", "Kim", "Possible")
+    page = new_page()
+    log_in(page, meet, "kim")
+    room = create_meeting(page)
+    page.get_by_role("button", name="Close dialog").click()  # "Your meeting is ready"
+    reveal_room_tools(page)
+    page.get_by_role("button", name="Show more tools").click()
+    # The tools the recording and transcription plugins bring, then "Record" > start.
+    expect(page.get_by_role("button", name=re.compile("^Transcribe"))).to_be_visible()
+    page.get_by_role("button", name=re.compile("^Record")).click()
+    with page.expect_response(lambda r: r.url.endswith(f"/rooms/{room['id']}/start-recording/")) as started:
+        page.get_by_role("button", name="Start recording the meeting").click()
+    assert started.value.status == 201, started.value.text()
+    assert started.value.request.post_data_json["mode"] == "screen_recording"
+    (egress,) = meet.livekit.calls_to("StartRoomCompositeEgress")
+    assert egress.request.room_name == room["id"]
+    # On screen, once LiveKit relays the room's new metadata: the recording is starting (until the
+    # egress reports it active, which the fake's egress never does by itself).
+    expect(page.get_by_role("status").filter(has_text="Starting recording")).to_be_visible()
+    expect(page.get_by_role("button", name="Start recording the meeting")).to_have_count(0)
+    with meet.api(page.context) as api:
+        (recording,) = api.get("/recordings/").json()["results"]
+    assert recording["room"]["id"] == room["id"] and recording["mode"] == "screen_recording"
+    assert recording["status"] in {"initiated", "active"}, recording
