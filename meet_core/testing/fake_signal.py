@@ -111,10 +111,7 @@ class SignalSocket:
                 can_publish_data=grant.get("canPublishData", True),
                 can_update_metadata=grant.get("canUpdateOwnMetadata", False),
                 # The frontend enables its microphone/camera/screen toggles from this list.
-                can_publish_sources=[
-                    models.TrackSource.Value(str(source).upper())
-                    for source in grant.get("canPublishSources") or []
-                ],
+                can_publish_sources=[str(source).upper() for source in grant.get("canPublishSources") or []],
             ),
         )
         self.fake.signal_joins.append(dict(claims))
