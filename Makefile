@@ -30,7 +30,7 @@ test: install
 ## Only the browser tests of the official frontend (MEET_FRONTEND_DIST=<dist>, Debian's chromium).
 test-browser: install
 	@test -n "$$MEET_FRONTEND_DIST" || { echo "set MEET_FRONTEND_DIST to a built frontend (dist/)"; exit 2; }
-	$(VENV)/bin/python -m pytest -p no:xdist tests/browser $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n 0 tests/browser $(PYTEST_ARGS)
 
 ## The suite against a throwaway PostgreSQL cluster started here.
 test-postgres: install

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 import jwt
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
-from livekit.protocol import agent, models, sip
+from livekit.protocol import agent, models, rtc, sip
 from livekit.protocol import agent_dispatch as ad
 from livekit.protocol import egress as eg
 from livekit.protocol import room as rm
@@ -164,6 +164,7 @@ class FakeLiveKit:
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._conns: set[asyncio.Transport] = set()  # touched on the loop thread only
+        self.signals: set[SignalSocket] = set()  # browsers in a room (loop thread only)
         self._clear_state()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -523,7 +524,12 @@ class FakeLiveKit:
     def _update_room_metadata(self, req: rm.UpdateRoomMetadataRequest) -> models.Room:
         room = self._get_room(req.room)
         room.metadata = req.metadata
-        return self._room_out(room)
+        out = self._room_out(room)
+        # LiveKit tells the browsers in the room (the frontend shows the recording state from it).
+        self._to_browsers(
+            req.room, (), lambda signal: signal.send(rtc.SignalResponse(room_update=rtc.RoomUpdate(room=out)))
+        )
+        return out
 
     @_twirp("admin", ("RoomService/ListParticipants", rm.ListParticipantsRequest))
     def _list_participants(self, req: rm.ListParticipantsRequest) -> rm.ListParticipantsResponse:
@@ -567,7 +573,25 @@ class FakeLiveKit:
     def _send_data(self, req: rm.SendDataRequest) -> rm.SendDataResponse:
         if req.nonce and len(req.nonce) != 16:
             raise _TwirpError("invalid_argument", "nonce should be 16-bytes or not present")
+        # Delivered, as LiveKit does, to the browsers in the room (or those named) over their data
+        # channel: the frontend's lobby notification reaches the owner's page.
+        packet = models.DataPacket(
+            kind=req.kind,
+            destination_identities=list(req.destination_identities),
+            user=models.UserPacket(payload=req.data, topic=req.topic or None),
+        )
+        self._to_browsers(req.room, req.destination_identities, lambda signal: signal.deliver(packet))
         return rm.SendDataResponse()
+
+    def _to_browsers(
+        self, room: str, identities: Iterable[str], action: Callable[[SignalSocket], None]
+    ) -> None:
+        """``action`` on the loop thread for each browser in ``room`` (those named, if any)."""
+        targets = set(identities)
+        if self._loop is not None:
+            for signal in list(self.signals):
+                if signal.room == room and (not targets or signal.identity in targets):
+                    self._loop.call_soon_threadsafe(action, signal)
 
     # -- Egress --------------------------------------------------------------------------------
 

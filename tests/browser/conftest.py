@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from meet_core.testing.fake_livekit import FakeLiveKit
+from meet_core.testing.s3_server import S3TestServer
 from meet_core.testing.server import ServerProcess
 
 if not os.environ.get("MEET_FRONTEND_DIST"):
@@ -41,6 +42,7 @@ with warnings.catch_warnings():
 API = "/api/v1.0"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "browser-artifacts"
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+RECORDINGS_BUCKET = "meet-recordings"
 
 
 class Meet:
@@ -74,9 +76,11 @@ class Meet:
 # started, which async tests of other modules sharing the worker could not run beside.
 @pytest.fixture(scope="module")
 def meet(fake_livekit: FakeLiveKit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Meet]:
-    """``meet serve --migrate`` with the frontend, OIDC and the telephony and subtitle plugins."""
+    """``meet serve --migrate`` with the frontend, OIDC and the telephony, subtitle and recording
+    plugins (recordings stored in a loopback S3, moto)."""
     data = tmp_path_factory.mktemp("browser-meet")
-    with run_server_in_thread() as provider:
+    with run_server_in_thread() as provider, S3TestServer() as s3:
+        s3.create_bucket(RECORDINGS_BUCKET)
         provider_url = f"http://localhost:{provider.server_port}"
         env = {
             "MEET_FRONTEND_DIST": os.environ["MEET_FRONTEND_DIST"],
@@ -99,6 +103,8 @@ def meet(fake_livekit: FakeLiveKit, tmp_path_factory: pytest.TempPathFactory) ->
             "ROOM_TELEPHONY_PHONE_NUMBER": "+33123456789",
             "ROOM_TELEPHONY_DEFAULT_COUNTRY": "FR",
             "ROOM_SUBTITLE_ENABLED": "true",
+            "RECORDING_ENABLE": "true",
+            **s3.env(RECORDINGS_BUCKET),
         }
         with ServerProcess(env, migrate=True, log_path=data / "server.log") as server:
             yield Meet(server, provider_url, fake_livekit)
@@ -119,7 +125,12 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         executable_path=executable,
         headless=True,
         # The join screen previews camera and microphone: fake devices, no permission prompt.
-        args=["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
+        args=[
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            # Plain host candidates (not mDNS names) for the fake LiveKit's aiortc peer (fake_rtc).
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+        ],
     )
     yield browser
     browser.close()

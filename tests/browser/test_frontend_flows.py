@@ -1,8 +1,9 @@
 """The official frontend's flows in Chromium, each checked on screen and in the server's state.
 
 There is no LiveKit media server: the conference page joins the fake LiveKit's signalling (so
-its participant and ``room_role`` are known) but its media never connects. The tests assert
-that the conference UI is reached with a token for the right room, not that media flows.
+its participant and ``room_role`` are known) and its peer connection comes up against the fake's
+aiortc peer on loopback (the room reaches "Connected", its toolbars render); the fake relays
+``SendData`` and room metadata to the page as LiveKit does. Media is not checked.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def log_in(page: Page, meet: Meet, sub: str) -> None:
 
 
 def create_meeting(page: Page) -> dict:
-    """"Create a meeting" > "Start an instant meeting": the room the server created."""
+    """ "Create a meeting" > "Start an instant meeting": the room the server created."""
     page.get_by_text("Create a meeting").click()
     with page.expect_response(lambda r: r.request.method == "POST" and f"{API}/rooms/" in r.url) as created:
         page.get_by_text("Start an instant meeting").click()
@@ -115,9 +116,7 @@ def test_join_a_public_room_anonymously(new_page, meet: Meet):
     assert wait_for_join(meet, "Bob", room["id"])["sub"] == claims["sub"]
 
 
-def _restricted_room_with_a_waiting_guest(
-    new_page, meet: Meet, owner_sub: str
-) -> tuple[Page, Page, dict]:
+def _restricted_room_with_a_waiting_guest(new_page, meet: Meet, owner_sub: str) -> tuple[Page, Page, dict]:
     meet.add_user(owner_sub, owner_sub.capitalize(), "Owner")
     owner = new_page()
     log_in(owner, meet, owner_sub)
@@ -140,34 +139,63 @@ def _waiting(meet: Meet, owner: Page, room: dict) -> list[dict]:
     return response.json()["participants"]  # type: ignore[no-any-return]
 
 
+def reveal_room_tools(page: Page) -> None:
+    """The conference's right-hand toolbar (participants, tools), shown.
+
+    The frontend sizes that toolbar from its parent's width, measured in a layout effect that
+    runs before the parent's ref is attached: it appears only once the control bar renders again.
+    With real media something always does (participants, speakers); alone in a room with the fake
+    LiveKit nothing does, so the owner opens and closes picture-in-picture, which does.
+    """
+    for item in ("Picture-in-picture", "Close picture-in-picture"):
+        page.get_by_role("button", name="More Options").click()
+        page.get_by_role("menuitem", name=item).click()
+    expect(page.get_by_role("button", name="See everyone")).to_be_visible()
+
+
+def _lobby_on_the_owner_page(owner: Page) -> None:
+    """The owner opens the participants panel: the lobby lists the waiting guest."""
+    owner.get_by_role("button", name="Close dialog").click()  # "Your meeting is ready"
+    reveal_room_tools(owner)
+    owner.get_by_role("button", name="See everyone").click()
+    expect(owner.get_by_text("Lobby")).to_be_visible()
+    expect(owner.get_by_text("Eve", exact=True)).to_be_visible()
+    # Its buttons' aria-labels are untranslated keys ("waiting.accept.label") in 1.27.0: by data-attr.
+    expect(owner.locator("[data-attr=participants-accept]")).to_have_text("Accept")
+
+
 def test_restricted_room_the_owner_admits_a_waiting_guest(new_page, meet: Meet):
     owner, guest, room = _restricted_room_with_a_waiting_guest(new_page, meet, "frank")
     (waiting,) = _waiting(meet, owner, room)
     assert waiting["username"] == "Eve" and waiting["status"] == "waiting"
     polls: list[dict] = []
     guest.on("response", lambda r: polls.append(r.json()) if r.url.endswith("/request-entry/") else None)
-    with meet.api(owner.context) as api:
-        decision = {"participant_id": waiting["id"], "allow_entry": True}
-        admitted = api.post(f"/rooms/{room['id']}/enter/", json=decision)
-    assert admitted.status_code == 200, admitted.text
+    _lobby_on_the_owner_page(owner)
+    with owner.expect_response(lambda r: r.url.endswith(f"/rooms/{room['id']}/enter/")) as entered:
+        owner.locator("[data-attr=participants-accept]").click()
+    assert entered.value.status == 200, (entered.value.url, entered.value.text())
+    assert entered.value.request.post_data_json == {"participant_id": waiting["id"], "allow_entry": True}
     # The guest's page, polling request-entry, enters the conference with a token for the room.
     expect(guest.get_by_role("button", name="Leave")).to_be_visible()
     accepted = [poll for poll in polls if poll["status"] == "accepted"]
     assert accepted, polls
     assert jwt_claims(accepted[-1]["livekit"]["token"])["video"]["room"] == room["id"]
     assert wait_for_join(meet, "Eve", room["id"])
+    expect(owner.get_by_text("Lobby")).to_have_count(0)
     assert _waiting(meet, owner, room) == []
 
 
 def test_restricted_room_the_owner_denies_a_waiting_guest(new_page, meet: Meet):
     owner, guest, room = _restricted_room_with_a_waiting_guest(new_page, meet, "grace")
     (waiting,) = _waiting(meet, owner, room)
-    with meet.api(owner.context) as api:
-        decision = {"participant_id": waiting["id"], "allow_entry": False}
-        denied = api.post(f"/rooms/{room['id']}/enter/", json=decision)
-    assert denied.status_code == 200, denied.text
+    _lobby_on_the_owner_page(owner)
+    with owner.expect_response(lambda r: r.url.endswith(f"/rooms/{room['id']}/enter/")) as entered:
+        owner.locator("[data-attr=participants-deny]").click()
+    assert entered.value.status == 200, (entered.value.url, entered.value.text())
+    assert entered.value.request.post_data_json == {"participant_id": waiting["id"], "allow_entry": False}
     expect(guest.get_by_text("Requesting to join...")).to_have_count(0)
     expect(guest.get_by_role("button", name="Leave")).to_have_count(0)
+    expect(owner.get_by_text("Lobby")).to_have_count(0)
     joins = meet.livekit.signal_joins
     assert not any(c.get("name") == "Eve" and c["video"]["room"] == room["id"] for c in joins)
     assert _waiting(meet, owner, room) == []
@@ -203,3 +231,46 @@ def test_telephony_the_meeting_for_later_shows_its_dial_in_number_and_pin(new_pa
     assert code and code.group(1).replace(" ", "") == room["pin_code"]
     with meet.api(page.context) as api:
         assert api.get(f"/rooms/{room['id']}/").json()["pin_code"] == room["pin_code"]
+
+
+def test_subtitles_started_from_the_conference_dispatch_the_transcriber(new_page, meet: Meet):
+    meet.add_user("judy", "Judy", "Hopps")
+    page = new_page()
+    log_in(page, meet, "judy")
+    room = create_meeting(page)
+    show = page.get_by_role("button", name="Show subtitles")
+    expect(show).to_be_enabled()
+    with page.expect_response(lambda r: r.url.endswith(f"/rooms/{room['id']}/start-subtitle/")) as started:
+        show.click()
+    assert started.value.status == 200, started.value.text()
+    # On screen: the control is now "Hide subtitles"; in LiveKit: the transcriber agent's dispatch.
+    expect(page.get_by_role("button", name="Hide subtitles")).to_be_visible()
+    (dispatch,) = meet.livekit.dispatches(room["id"])
+    assert dispatch.agent_name == "multi-user-transcriber" and dispatch.room == room["id"]
+
+
+def test_recording_started_from_the_tools_panel_starts_an_egress(new_page, meet: Meet):
+    meet.add_user("kim", "Kim", "Possible")
+    page = new_page()
+    log_in(page, meet, "kim")
+    room = create_meeting(page)
+    page.get_by_role("button", name="Close dialog").click()  # "Your meeting is ready"
+    reveal_room_tools(page)
+    page.get_by_role("button", name="Show more tools").click()
+    # The tools the recording and transcription plugins bring, then "Record" > start.
+    expect(page.get_by_role("button", name=re.compile("^Transcribe"))).to_be_visible()
+    page.get_by_role("button", name=re.compile("^Record")).click()
+    with page.expect_response(lambda r: r.url.endswith(f"/rooms/{room['id']}/start-recording/")) as started:
+        page.get_by_role("button", name="Start recording the meeting").click()
+    assert started.value.status == 201, started.value.text()
+    assert started.value.request.post_data_json["mode"] == "screen_recording"
+    (egress,) = meet.livekit.calls_to("StartRoomCompositeEgress")
+    assert egress.request.room_name == room["id"]
+    # On screen, once LiveKit relays the room's new metadata: the recording is starting (until the
+    # egress reports it active, which the fake's egress never does by itself).
+    expect(page.get_by_role("status").filter(has_text="Starting recording")).to_be_visible()
+    expect(page.get_by_role("button", name="Start recording the meeting")).to_have_count(0)
+    with meet.api(page.context) as api:
+        (recording,) = api.get("/recordings/").json()["results"]
+    assert recording["room"]["id"] == room["id"] and recording["mode"] == "screen_recording"
+    assert recording["status"] in {"initiated", "active"}, recording
