@@ -96,7 +96,7 @@ class WebhookVerifier:
         if "aud" in claims:
             raise ValueError("unexpected audience")
         exp = claims.get("exp")
-        if not _is_number(exp) or exp <= now - self.LEEWAY:
+        if not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= now - self.LEEWAY:
             raise ValueError("expired or no expiry")
         for name in ("nbf", "iat"):
             if name in claims and (not _is_number(claims[name]) or claims[name] > now + self.LEEWAY):
