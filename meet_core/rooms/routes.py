@@ -100,7 +100,9 @@ async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]
     autocommit connection, no dependency injection); an anonymous caller costs one query,
     or none when the room is cached; a logged-in one the session (Valkey) and one query for
     their user, role and the accesses (:func:`service.user_role_and_accesses`), plus the
-    room's when it is not cached. The body is encoded once (:func:`json_response`).
+    room's when it is not cached; with ``LOGGED_IN_CACHE_TTL``, a cached room and unchanged
+    generation stamps (read with the session): no database read at all
+    (:func:`service.cached_user_role_and_accesses`). The body is encoded once (:func:`json_response`).
     """
     logged_in = room_view_cache(request) is not None and has_session_cookie(request)
     cached = service.cached_room(request, room_key) if logged_in else None
