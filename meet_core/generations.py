@@ -1,7 +1,7 @@
 """Generation stamps in Valkey: per-worker caches of logged-in reads, never stale across workers.
 
 Every room and every user has a stamp in Valkey (``gen:room:<id>``, ``gen:user:<id>``): an
-opaque random value, replaced by a new random value (:func:`bump`) after every committed
+opaque value, replaced by a new value (:func:`bump`) after every committed
 change to what the logged-in reads show: the room's row or its accesses (the room's stamp),
 the user's row (the user's stamp and the stamps of every room they have an access to, whose
 ``accesses`` show them). The changes are found by SQLAlchemy ORM events on every session
@@ -15,8 +15,9 @@ Readers read the stamps *before* the database, in the same Valkey round trip as 
 A writer commits then bumps, so a reader that read an old stamp and new rows caches new rows
 under an old stamp (a harmless miss later); one that read old rows under the old stamp is
 told by the new stamp. A missing stamp (evicted, flushed, expired) is initialised by the
-reader with a new random value: an entry cached under an older value can never match again
-(random 62-bit values, never a counter that a flush would restart).
+reader with a new value: an entry cached under an older value can never match again
+(:func:`new_stamp`: a random 64-bit prefix per process and a counter, never a bare counter
+that a flush would restart).
 
 Bounds, documented in docs/configuration.md (``LOGGED_IN_CACHE_TTL``): a change made through
 the server is seen by every worker's next request; one made behind its back (raw SQL, a
@@ -25,7 +26,9 @@ Valkey write lost with an outage) within ``LOGGED_IN_CACHE_TTL`` seconds.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import secrets
 import time
 import uuid
@@ -44,7 +47,7 @@ from meet_core.users.models import User
 
 log = logging.getLogger(__name__)
 
-#: Seconds a stamp lives in Valkey without a write (a missing one is re-initialised at random).
+#: Seconds a stamp lives in Valkey without a write (a missing one is re-initialised).
 STAMP_TTL = 7 * 24 * 3600
 
 _PENDING = "meet.generations.pending"
@@ -61,11 +64,26 @@ def user_stamp_key(user_id: uuid.UUID | str) -> str:
     return f"gen:user:{user_id}"
 
 
+#: This process's random prefix: with a counter, stamps that never repeat (no urandom per call).
+#: Drawn again in a forked child (granian's workers), which must not repeat its parent's.
+_PREFIX = secrets.token_hex(8)
+_COUNTER = itertools.count()
+
+
+def _new_prefix() -> None:
+    global _PREFIX, _COUNTER
+    _PREFIX, _COUNTER = secrets.token_hex(8), itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_prefix)
+
+
 def new_stamp() -> str:
-    return str(secrets.randbits(62))
+    """A value no stamp ever had: a random 64-bit prefix per process and a counter."""
+    return f"{_PREFIX}-{next(_COUNTER)}"
 
 
-#: KEYS[1] the session key, KEYS[2] (optional) a room's stamp key; ARGV: a new random stamp,
+#: KEYS[1] the session key, KEYS[2] (optional) a room's stamp key; ARGV: a new stamp,
 #: the stamps' TTL. Returns {session or false, room stamp or false, user stamp or false}: the
 #: session, and the stamps of the room and of the session's user (``user_id`` in the session's
 #: JSON; a key built in the script, fine on one primary), initialised when missing.
@@ -94,7 +112,7 @@ return {raw, room, user}
 """
 )
 
-#: KEYS: stamp keys; ARGV: one new random stamp per key, then the TTL.
+#: KEYS: stamp keys; ARGV: one new stamp per key, then the TTL.
 _BUMP = Script.of(
     """
 local ttl = ARGV[#ARGV]
