@@ -41,9 +41,8 @@ from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import aut
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from meet_core.db import metadata
 from meet_core.pipelined_valkey import PipelinedValkey, Script
-from meet_core.rooms.models import ResourceAccess, Room
-from meet_core.users.models import User
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +195,12 @@ def room_view_cache(request: Any) -> RoomViewCache | None:
 # --- Writers: what a session's flushes change, bumped after its commit ----------------------
 
 
-def _changed(session: Session, obj: object) -> bool:
-    return obj in session.new or obj in session.deleted or session.is_modified(obj, include_collections=False)
+#: The tables whose rows the cached reads show (named, not imported: the models sit above).
+_ROOMS, _ACCESSES, _USERS = "meet_room", "meet_resource_access", "meet_user"
+
+
+def _table_name(obj: object) -> str | None:
+    return getattr(getattr(obj, "__table__", None), "name", None)
 
 
 @event.listens_for(Session, "before_flush")
@@ -206,18 +209,22 @@ def _collect(session: Session, _context: Any, _instances: Any) -> None:
     rooms: set[uuid.UUID] = set()
     users: set[uuid.UUID] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Room | ResourceAccess | User) and not _changed(session, obj):
+        name = _table_name(obj)
+        if name not in (_ROOMS, _ACCESSES, _USERS):
             continue
-        if isinstance(obj, Room) and obj.id is not None:
-            rooms.add(obj.id)
-        elif isinstance(obj, ResourceAccess) and obj.resource_id is not None:
-            rooms.add(obj.resource_id)
-        elif isinstance(obj, User) and obj.id is not None and obj not in session.new:
-            users.add(obj.id)
+        new = obj in session.new
+        if not new and obj not in session.deleted and not session.is_modified(obj, include_collections=False):
+            continue
+        if name == _ROOMS and getattr(obj, "id", None) is not None:
+            rooms.add(obj.id)  # type: ignore[attr-defined]
+        elif name == _ACCESSES and getattr(obj, "resource_id", None) is not None:
+            rooms.add(obj.resource_id)  # type: ignore[attr-defined]
+        elif name == _USERS and not new and getattr(obj, "id", None) is not None:
+            users.add(obj.id)  # type: ignore[attr-defined]
     if users:
-        table = ResourceAccess.__table__
+        accesses = metadata.tables[_ACCESSES]  # the model's table: its column types bind the ids
         with session.no_autoflush:
-            found = session.execute(select(table.c.resource_id).where(table.c.user_id.in_(users)))
+            found = session.execute(select(accesses.c.resource_id).where(accesses.c.user_id.in_(users)))
             rooms.update(found.scalars())
     if rooms or users:
         pending_rooms, pending_users = session.info.setdefault(_PENDING, (set(), set()))

@@ -15,7 +15,6 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from meet_core.db.migrate import ensure_sqlite_folder
-from meet_core.generations import before_send_handler
 from meet_core.settings import CoreSettings, Settings
 
 
@@ -50,10 +49,6 @@ def database_config(core: CoreSettings) -> SQLAlchemyAsyncConfig:
         session_config=AsyncSessionConfig(expire_on_commit=False),
         engine_config=EngineConfig(**engine),
         set_default_exception_handler=False,
-    )
-    # Commit, then bump the generation stamps of what the commit changed (meet_core.generations).
-    config.before_send_handler = before_send_handler(
-        config.session_scope_key, lambda app: app.state.pipelined_valkey
     )
     if url.startswith("sqlite"):
         # Foreign keys (and so ON DELETE CASCADE) are off by default in SQLite.

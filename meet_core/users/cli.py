@@ -20,6 +20,8 @@ from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from meet_core.generations import bump_committed
+from meet_core.pipelined_valkey import PipelinedValkey
 from meet_core.settings import CoreSettings, load_section, read_environment
 from meet_core.users.models import User
 from meet_core.users.schemas import timezones
@@ -42,9 +44,6 @@ async def _bump_stamps(session: AsyncSession, core: CoreSettings) -> None:
     Without ``REDIS_URL`` (a server's private Valkey) or if Valkey fails, the servers see
     the change within ``LOGGED_IN_CACHE_TTL`` seconds.
     """
-    from meet_core.generations import bump_committed
-    from meet_core.pipelined_valkey import PipelinedValkey
-
     if not core.redis_url:
         return
     valkey = PipelinedValkey(core.redis_url)
