@@ -159,3 +159,20 @@ async def test_a_raw_sql_change_shows_within_the_ttl(meet_app):
     assert "accesses" in (await meet.client.get(f"{API}/rooms/{room.id}/")).json()
     await asyncio.sleep(0.6)
     assert "accesses" not in (await meet.client.get(f"{API}/rooms/{room.id}/")).json()
+
+
+async def test_odd_sessions_are_anonymous_with_the_caches_on(meet_app):
+    """The session read by the stamps' script: a list under its key, or JSON without a user."""
+    from meet_core.state import valkey_client
+
+    meet = await meet_app(env=CACHED)
+    room, *_ = await _room(meet)
+    valkey = valkey_client(meet.app)
+    await valkey.rpush("session:listed", "a", "b")
+    await valkey.set("session:nouser", b'{"user_id": null, "csrf": "x"}')
+    await valkey.set("session:garbage", b"{not json")
+    for session_id in ("listed", "nouser", "garbage"):
+        meet.client.cookies.set("sessionid", session_id, domain="testserver.local")
+        assert (await meet.client.get(f"{API}/users/me/")).status_code == 401
+        body = (await meet.client.get(f"{API}/rooms/{room.id}/")).json()
+        assert set(body) == {"id", "name", "slug", "configuration", "access_level"}
