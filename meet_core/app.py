@@ -28,6 +28,7 @@ from meet_core.cache import PrivateValkey, connect
 from meet_core.db import CORE_MODEL_MODULES, import_models
 from meet_core.db.config import database_config
 from meet_core.frontend_config import core_frontend_config
+from meet_core.generations import before_send_handler, logged_in_caches
 from meet_core.http import API_PREFIX
 from meet_core.http.errors import exception_handlers
 from meet_core.http.frontend import serve_frontend
@@ -165,6 +166,10 @@ def create_app(
     route_handlers = [*options_handlers(route_handlers), *route_handlers]
 
     db_config = database_config(settings.core)
+    # Commit, then bump the generation stamps of what the commit changed (meet_core.generations).
+    db_config.before_send_handler = before_send_handler(
+        db_config.session_scope_key, lambda app: app.state.pipelined_valkey
+    )
     app = Litestar(
         route_handlers=route_handlers,
         plugins=[SQLAlchemyPlugin(config=db_config), *hooks.litestar_plugins(settings)],
@@ -202,6 +207,7 @@ def create_app(
     core = settings.core
     app.state.room_cache = RoomCache(core.room_cache_ttl) if core.room_cache_ttl > 0 else None
     app.state.frontend_config = core_frontend_config(settings)
+    app.state.user_cache, app.state.room_view_cache = logged_in_caches(core.logged_in_cache_ttl)
     app.state.livekit_verifier = TokenVerifier(core.livekit_api_key, core.livekit_api_secret)
     app.state.livekit_webhook = webhook_setup(core)
     app.state.metrics = metrics

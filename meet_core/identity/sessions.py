@@ -25,6 +25,7 @@ from valkey.asyncio import Valkey
 from valkey.exceptions import ResponseError
 
 from meet_core.db.request_session import existing_db_session, read_first
+from meet_core.generations import read_session_and_stamps, user_cache
 from meet_core.http.errors import not_authenticated, permission_denied
 from meet_core.http.raw import cookie
 from meet_core.state import core_settings, pipelined_valkey, valkey_client
@@ -33,6 +34,7 @@ from meet_core.users.models import USER_COLUMNS, User, detached_user
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _SCOPE_SESSION = "meet.session"
 _SCOPE_USER = "meet.user"
+_SCOPE_STAMPS = "meet.stamps"
 _MISSING = object()
 
 
@@ -60,25 +62,37 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-async def load_session(request: Request[Any, Any, Any]) -> tuple[str, SessionData] | None:
-    """The request's session (id and data), read once per request."""
+async def load_session(
+    request: Request[Any, Any, Any], room_id: uuid.UUID | None = None
+) -> tuple[str, SessionData] | None:
+    """The request's session (id and data), read once per request.
+
+    With the logged-in caches on, in the same round trip the generation stamps of the
+    session's user and of ``room_id`` (:func:`request_stamps`), read before any database read.
+    """
     cached = request.scope.get(_SCOPE_SESSION, _MISSING)  # type: ignore[call-overload]
     if cached is not _MISSING:
         return cached  # type: ignore[return-value]
     result = None
+    raw: bytes | None = None
     session_id = cookie(request, core_settings(request).session_cookie_name)
-    if session_id:
+    if session_id and user_cache(request) is not None:
+        raw, room_stamp, user_stamp = await read_session_and_stamps(
+            pipelined_valkey(request), _key(session_id), room_id
+        )
+        request.scope[_SCOPE_STAMPS] = (room_id, room_stamp, user_stamp)  # type: ignore[literal-required]
+    elif session_id:
         try:
             raw = await pipelined_valkey(request).execute("GET", _key(session_id))
         except ResponseError as exc:  # a key of another type (a list...) names no session either
             if not str(exc).startswith("WRONGTYPE"):
                 raise
             raw = None
-        if raw is not None:
-            try:
-                result = (session_id, _decoder.decode(raw))
-            except msgspec.DecodeError:
-                result = None
+    if session_id and raw is not None:
+        try:
+            result = (session_id, _decoder.decode(raw))
+        except msgspec.DecodeError:
+            result = None
     request.scope[_SCOPE_SESSION] = result  # type: ignore[literal-required]
     return result
 
@@ -160,9 +174,11 @@ def check_csrf(request: Request[Any, Any, Any], session: SessionData) -> None:
         raise permission_denied("CSRF Failed: CSRF token incorrect.")
 
 
-async def session_user_id(request: Request[Any, Any, Any]) -> tuple[uuid.UUID, SessionData] | None:
+async def session_user_id(
+    request: Request[Any, Any, Any], room_id: uuid.UUID | None = None
+) -> tuple[uuid.UUID, SessionData] | None:
     """The id of the user the session cookie names (not checked against the database yet)."""
-    session = await load_session(request)
+    session = await load_session(request, room_id)
     if session is None or not session[1].user_id:
         return None
     try:
@@ -189,29 +205,51 @@ async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession
 async def _active_user(
     request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID
 ) -> User | None:
-    """The active user of this id, read on every request (a deactivation is seen at once).
+    """The active user of this id: a deactivation is seen by the next request on every worker.
+
+    Safe methods reuse the worker's cached row while the user's generation stamp (read with
+    the session) is unchanged (``meet_core.generations``, ``LOGGED_IN_CACHE_TTL`` at most).
 
     One statement, on an autocommit connection when the request has no transaction yet (a
     read-only request then opens none: no BEGIN/COMMIT round trips). The ``User`` is built
     detached, as if loaded then expunged: a handler that adds it to ``db_session`` (or an
     object referencing it) attaches it without an INSERT.
     """
+    cache = user_cache(request) if request.method in SAFE_METHODS else None
+    stamps = (request_stamps(request)[2],)
+    if cache is not None:
+        fields = cache.get(user_id, stamps)
+        if fields is not None:
+            return detached_user(fields)
     row = await read_first(request, db_session, _ACTIVE_USER, {"user_id": user_id})
-    return detached_user(row) if row is not None else None
+    if row is None:
+        return None
+    if cache is not None:
+        cache.put(user_id, stamps, dict(row))
+    return detached_user(row)
 
 
-async def unread_session_user_id(request: Request[Any, Any, Any]) -> uuid.UUID | None:
+def request_stamps(request: Request[Any, Any, Any]) -> tuple[uuid.UUID | None, bytes | None, bytes | None]:
+    """(room id, its stamp, the session user's stamp) read with the session; Nones if not read."""
+    found = request.scope.get(_SCOPE_STAMPS)  # type: ignore[call-overload]
+    return found if found is not None else (None, None, None)  # type: ignore[return-value]
+
+
+async def unread_session_user_id(
+    request: Request[Any, Any, Any], room_id: uuid.UUID | None = None
+) -> uuid.UUID | None:
     """For a read-only route that reads the user together with its own rows (one statement).
 
     The id the session names when the request's user was not read yet, else None (no
     session, or the user is known: :func:`provide_user` answers). The route must read the
     *active* user of this id and hand it (or None) to :func:`remember_user`. Safe methods
-    only: an unsafe one must go through :func:`session_user` for its CSRF check.
+    only: an unsafe one must go through :func:`session_user` for its CSRF check. With
+    ``room_id``, the room's generation stamp is read with the session (:func:`request_stamps`).
     """
     assert request.method in SAFE_METHODS
     if _SCOPE_USER in request.scope or not has_session_cookie(request):
         return None
-    found = await session_user_id(request)
+    found = await session_user_id(request, room_id)
     return found[0] if found is not None else None
 
 

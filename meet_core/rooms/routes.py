@@ -17,12 +17,19 @@ from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db.request_session import existing_db_session
+from meet_core.generations import room_view_cache
 from meet_core.http import API_PREFIX, pagination
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
 from meet_core.http.openapi import error_responses, request_body
 from meet_core.http.responses import JSON_OBJECT, json_response
-from meet_core.identity.sessions import provide_user, remember_user, unread_session_user_id
+from meet_core.identity.sessions import (
+    has_session_cookie,
+    provide_user,
+    remember_user,
+    request_stamps,
+    unread_session_user_id,
+)
 from meet_core.rooms import service
 from meet_core.rooms.lookup import (
     ROOM_NOT_FOUND,
@@ -93,10 +100,25 @@ async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]
     autocommit connection, no dependency injection); an anonymous caller costs one query,
     or none when the room is cached; a logged-in one the session (Valkey) and one query for
     their user, role and the accesses (:func:`service.user_role_and_accesses`), plus the
-    room's when it is not cached. The body is encoded once (:func:`json_response`).
+    room's when it is not cached; with ``LOGGED_IN_CACHE_TTL``, a cached room and unchanged
+    generation stamps (read with the session): no database read at all
+    (:func:`service.cached_user_role_and_accesses`). The body is encoded once (:func:`json_response`).
     """
-    user_id = await unread_session_user_id(request)
+    logged_in = room_view_cache(request) is not None and has_session_cookie(request)
+    cached = service.cached_room(request, room_key) if logged_in else None
+    user_id = await unread_session_user_id(request, cached.id if cached is not None else None)
     user = None if user_id is not None else await provide_user(request)
+    if user_id is not None and cached is not None:
+        # The room's and the user's generation stamps came with the session: while they are
+        # unchanged, no database read at all (meet_core.generations).
+        _, room_stamp, user_stamp = request_stamps(request)
+        found = await service.cached_user_role_and_accesses(
+            request, room_key, cached, user_id, (room_stamp, user_stamp)
+        )
+        if found is not None:
+            fresh, user, role, accesses = found
+            remember_user(request, user)
+            return json_response(await room_payload(request, fresh, user, role, accesses))
     db_session = existing_db_session(request)  # None: every read below on autocommit connections
     room = await service.read_room(request, db_session, room_key)
     if room is None:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db.request_session import read_all, read_first
+from meet_core.generations import room_view_cache
 from meet_core.http.errors import FieldErrors, permission_denied
 from meet_core.rooms import creation_callback, metadata
 from meet_core.rooms.lookup import parse_uuid, room_key_filter
@@ -162,6 +163,48 @@ async def _fetch_room(
 ) -> Room | None:
     found = await read_first(request, db_session, select(*ROOM_COLUMNS).where(room_key_filter(key)))
     return room_from_row(found) if found is not None else None
+
+
+def cached_room(request: Request[Any, Any, Any], key: str) -> Room | None:
+    """The room of a URL key if this worker's :class:`RoomCache` has it (no database read)."""
+    cache = room_cache(request)
+    return cache.get(key, lambda: _fetch_room(request, None, key)) if cache is not None else None
+
+
+async def cached_user_role_and_accesses(
+    request: Request[Any, Any, Any],
+    key: str,
+    cached: Room,
+    user_id: uuid.UUID,
+    stamps: tuple[bytes | None, bytes | None],
+) -> tuple[Room, User | None, str | None, AccessRows] | None:
+    """The room of ``key``, the active user of ``user_id``, their role and the accesses, or None.
+
+    ``cached`` is the worker's room for ``key`` (which names its id); ``stamps`` the room's and
+    the user's generation stamps, read with the session *before* this function reads anything.
+    While they are unchanged the worker's cached view is served (no database read); else the
+    room is read again by its key (None: gone, forgotten by this worker) and the user, role
+    and accesses with it (:func:`user_role_and_accesses`), then cached under those stamps:
+    a change committed meanwhile bumped them, so the next request reads again.
+    """
+    views = room_view_cache(request)
+    assert views is not None
+    hit = views.get((cached.id, user_id), stamps)
+    if hit is not None:
+        room, fields, role, accesses = hit
+        return room, detached_user(fields) if fields else None, role, accesses
+    room = await _fetch_room(request, None, key)
+    cache = room_cache(request)
+    if room is None:
+        forget_room(request, cached)
+        return None
+    if cache is not None:
+        cache.put(key, room)
+    user, role, accesses = await user_role_and_accesses(request, None, room, user_id)
+    if room.id == cached.id:  # the stamp read is this room's
+        fields = {name: getattr(user, name) for name in USER_FIELDS} if user is not None else {}
+        views.put((room.id, user_id), stamps, (room, fields, role, accesses))
+    return room, user, role, accesses
 
 
 def forget_room(request: Request[Any, Any, Any], room: Room | uuid.UUID) -> None:

@@ -102,6 +102,8 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     room_creation_callback_cache_timeout: int = 600
     # Seconds a worker reuses a room read by GET /rooms/{key}/ (0: read the database every time).
     room_cache_ttl: float = 1.0
+    # Seconds at most a worker reuses a logged-in read validated by generation stamps (0: off).
+    logged_in_cache_ttl: float = 5.0
     creation_callback_throttle_rates: str = "600/minute"
 
     # --- LiveKit -------------------------------------------------------------------------

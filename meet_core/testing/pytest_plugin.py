@@ -135,6 +135,8 @@ def meet_env(
         "MEET_DATA_DIR": str(tmp_path),
         # Tests change rows behind the API's back: never serve a room from a worker's cache.
         "ROOM_CACHE_TTL": "0",
+        # Nor a logged-in read from the stamped caches (factories' writes bump no stamp).
+        "LOGGED_IN_CACHE_TTL": "0",
     }
 
 

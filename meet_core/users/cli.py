@@ -20,6 +20,8 @@ from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from meet_core.generations import bump_committed
+from meet_core.pipelined_valkey import PipelinedValkey
 from meet_core.settings import CoreSettings, load_section, read_environment
 from meet_core.users.models import User
 from meet_core.users.schemas import timezones
@@ -36,6 +38,23 @@ def _core_settings() -> CoreSettings:
     return core
 
 
+async def _bump_stamps(session: AsyncSession, core: CoreSettings) -> None:
+    """Tell the servers' caches what the commit changed (``meet_core.generations``).
+
+    Without ``REDIS_URL`` (a server's private Valkey) or if Valkey fails, the servers see
+    the change within ``LOGGED_IN_CACHE_TTL`` seconds.
+    """
+    if not core.redis_url:
+        return
+    valkey = PipelinedValkey(core.redis_url)
+    try:
+        await bump_committed(session, valkey)
+    except Exception as exc:  # committed already: the TTL bounds what servers still show
+        click.echo(f"warning: servers' caches not told ({exc!r}): shown within LOGGED_IN_CACHE_TTL", err=True)
+    finally:
+        await valkey.aclose()
+
+
 def _run(work: Callable[[AsyncSession, CoreSettings], Awaitable[T]]) -> T:
     """Run ``work`` in one transaction on the configured database (committed when it returns)."""
     from meet_core.db.config import database_config
@@ -48,6 +67,7 @@ def _run(work: Callable[[AsyncSession, CoreSettings], Awaitable[T]]) -> T:
             async with async_sessionmaker(engine, expire_on_commit=False)() as session:
                 result = await work(session, core)
                 await session.commit()
+                await _bump_stamps(session, core)
                 return result
         except SQLAlchemyError as exc:
             raise click.ClickException(

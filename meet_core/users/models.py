@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from advanced_alchemy.types import JsonB
@@ -39,7 +40,7 @@ USER_FIELDS: tuple[str, ...] = tuple(c.key for c in User.__mapper__.column_attrs
 USER_COLUMNS: list[KeyedColumnElement[Any]] = [User.__table__.c[name] for name in USER_FIELDS]
 
 
-def detached_user(row: RowMapping, prefix: str = "") -> User:
+def detached_user(row: RowMapping | Mapping[str, Any], prefix: str = "") -> User:
     """A ``User`` from a row of :data:`USER_COLUMNS` (labelled ``prefix + name``), as if loaded.
 
     Detached, not transient: a handler that adds it (or an object referencing it) to a

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+import warnings
 from typing import Any
 
 import jwt
 import pytest
+from jwt.warnings import InsecureKeyLengthWarning
 from livekit.api import WebhookEvent
 
 from meet_core.plugins.hookspecs import hookimpl
@@ -154,6 +156,13 @@ async def test_missing_authorization_is_401(meet_app):
     assert recorder.events == []
 
 
+def _quietly(sign: Any, *args: Any, **kwargs: Any) -> str:
+    """PyJWT warns that the test secret is short for HS512: the token is refused anyway."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        return sign(*args, **kwargs)
+
+
 def _claims_token(body: bytes, key: str, secret: str, **overrides: Any) -> str:
     now = int(time.time())
     claims = {
@@ -163,8 +172,9 @@ def _claims_token(body: bytes, key: str, secret: str, **overrides: Any) -> str:
         "sha256": base64.b64encode(hashlib.sha256(body).digest()).decode(),
         "video": {},
     }
+    algorithm = overrides.pop("algorithm", "HS256")
     claims.update(overrides)
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, algorithm=algorithm)
 
 
 @pytest.mark.parametrize(
@@ -178,6 +188,11 @@ def _claims_token(body: bytes, key: str, secret: str, **overrides: Any) -> str:
         "bearer_prefix",
         "garbage",
         "none_alg",
+        "no_exp",
+        "future_nbf",
+        "audience",
+        "no_issuer",
+        "hs512",
     ],
 )
 async def test_bad_signature_is_400(meet_app, livekit, tamper):
@@ -196,6 +211,11 @@ async def test_bad_signature_is_400(meet_app, livekit, tamper):
         "bearer_prefix": lambda: "Bearer " + sign_webhook(body, key, secret),
         "garbage": lambda: "not-a-jwt",
         "none_alg": lambda: jwt.encode({"iss": key, "exp": int(time.time()) + 60}, "", algorithm="none"),
+        "no_exp": lambda: _claims_token(body, key, secret, exp=None),
+        "future_nbf": lambda: _claims_token(body, key, secret, nbf=int(time.time()) + 300),
+        "audience": lambda: _claims_token(body, key, secret, aud="someone-else"),
+        "no_issuer": lambda: _claims_token(body, key, secret, iss=None),
+        "hs512": lambda: _quietly(_claims_token, body, key, secret, algorithm="HS512"),
     }[tamper]()
     response = await post(meet, body, auth)
     assert (response.status_code, response.json()) == (400, {"status": "error"})

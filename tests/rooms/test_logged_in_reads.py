@@ -3,7 +3,9 @@
 The session's user, their role and the room's accesses are read together, on every request,
 outside any transaction (``service.user_role_and_accesses``); these tests pin what that
 must keep: the exact payload, and changes made behind the worker's back (another worker,
-the command line) seen by the very next request.
+the command line) seen by the very next request. They run with the logged-in caches off
+(``LOGGED_IN_CACHE_TTL=0`` in the test environment); with them on, the same guarantees across
+workers come from the generation stamps (``tests/rooms/test_generations.py``).
 """
 
 from __future__ import annotations
