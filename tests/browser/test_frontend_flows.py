@@ -128,7 +128,11 @@ def _restricted_room_with_a_waiting_guest(new_page, meet: Meet, owner_sub: str) 
     guest = new_page()
     guest.goto(f"{meet.url}/{room['slug']}")
     guest.get_by_label("Your name").fill("Eve")
-    guest.get_by_role("button", name="Join").click()
+    # The page says "Requesting to join..." before its first request-entry is answered: wait for
+    # that answer, so the server's waiting list has the guest (CI once read it too early).
+    with guest.expect_response(lambda r: r.url.endswith("/request-entry/")) as first_request:
+        guest.get_by_role("button", name="Join").click()
+    assert first_request.value.status == 200, first_request.value.text()
     expect(guest.get_by_text("Requesting to join...")).to_be_visible()
     return owner, guest, room
 
