@@ -124,29 +124,11 @@ def main() -> None:
     parser.add_argument("--plugins", default="lobby")
     args = parser.parse_args()
 
-    from meet_core.cache import PrivateValkey
-
     workdir = Path(tempfile.mkdtemp(prefix="meet-profile-"))
-    valkey = PrivateValkey(str(workdir))
     with contextlib.ExitStack() as stack:
-        redis_url = valkey.start()
-        stack.callback(valkey.stop)
-        if args.database == "postgres":
-            database_url = stack.enter_context(run.postgres_cluster())
-            asyncio.run(run.ensure_database(database_url))
-        else:
-            database_url = f"sqlite:///{workdir}/meet.sqlite3"
-        env = {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "MEET_DATA_DIR": str(workdir),
-            "LIVEKIT_API_URL": "http://127.0.0.1:7880",
-            "LIVEKIT_API_KEY": run.API_KEY,
-            "LIVEKIT_API_SECRET": run.API_SECRET,
-            "MEET_LOG_LEVEL": "WARNING",
-            "MEET_PLUGINS": args.plugins,
-        }
-        asyncio.run(main_async(args, {**os.environ, **env}))
+        env = stack.enter_context(run.bench_environment(stack, workdir, args.database))
+        env["MEET_PLUGINS"] = args.plugins
+        asyncio.run(main_async(args, env))
 
 
 if __name__ == "__main__":

@@ -75,6 +75,37 @@ def postgres_cluster() -> Iterator[str]:
         subprocess.run([script, "stop"], env=env, check=False)
 
 
+@contextlib.contextmanager
+def bench_environment(
+    stack: contextlib.ExitStack, workdir: Path, database: str, database_url: str | None = None
+) -> Iterator[dict[str, str]]:
+    """The server's environment for a benchmark: a private Valkey, and ``database_url`` or else
+    a throwaway PostgreSQL cluster (``database == "postgres"``) or SQLite in ``workdir``; the
+    services stop with ``stack``. Shared by this script and ``bench/inprocess.py``."""
+    from meet_core.cache import PrivateValkey
+
+    valkey = PrivateValkey(str(workdir))
+    redis_url = valkey.start()
+    stack.callback(valkey.stop)
+    if database_url is None:
+        if database == "postgres":
+            database_url = stack.enter_context(postgres_cluster())
+        else:
+            database_url = f"sqlite:///{workdir}/meet.sqlite3"
+    if database_url.startswith("postgres"):
+        asyncio.run(ensure_database(database_url))
+    yield {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "MEET_DATA_DIR": str(workdir),
+        "LIVEKIT_API_URL": "http://127.0.0.1:7880",
+        "LIVEKIT_API_KEY": API_KEY,
+        "LIVEKIT_API_SECRET": API_SECRET,
+        "MEET_LOG_LEVEL": "WARNING",
+    }
+
+
 async def ensure_database(url: str) -> None:
     """CREATE DATABASE for a PostgreSQL URL when it does not exist yet."""
     import asyncpg
@@ -636,33 +667,12 @@ def main() -> None:
     parser.add_argument("--wrk-only", action="store_true", help="run every scenario with wrk only")
     args = parser.parse_args()
 
-    from meet_core.cache import PrivateValkey
-
     workdir = Path(tempfile.mkdtemp(prefix="meet-bench-"))
-    valkey = PrivateValkey(str(workdir))
     with contextlib.ExitStack() as stack:
-        redis_url = valkey.start()
-        stack.callback(valkey.stop)
-        if args.database_url:
-            database_url = args.database_url
-        elif args.database == "postgres":
-            database_url = stack.enter_context(postgres_cluster())
-        else:
-            database_url = f"sqlite:///{workdir}/meet.sqlite3"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "MEET_DATA_DIR": str(workdir),
-            "LIVEKIT_API_URL": "http://127.0.0.1:7880",
-            "LIVEKIT_API_KEY": API_KEY,
-            "LIVEKIT_API_SECRET": API_SECRET,
-            "MEET_LOG_LEVEL": "WARNING",
-        }
+        env = stack.enter_context(bench_environment(stack, workdir, args.database, args.database_url))
+        database_url = env["DATABASE_URL"]
         if args.plugins is not None:
             env["MEET_PLUGINS"] = args.plugins
-        if database_url.startswith("postgres"):
-            asyncio.run(ensure_database(database_url))
         seeded = asyncio.run(seed(env))
         port = free_port()
         started = stack.enter_context(server(env, port, args.workers))

@@ -24,6 +24,8 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
+from meet_core.http.raw import send_small_response
+
 #: First path segments never answered from the frontend, whatever the application's routes:
 #: the API, nginx's media location (answered by the API's media-auth), the metrics endpoint.
 RESERVED_SEGMENTS = frozenset({"api", "media", "metrics"})
@@ -126,19 +128,9 @@ class FrontendFiles:
 
 
 async def _not_found(send: Any) -> None:
-    body = b"Not found.\n"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 404,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", _REVALIDATE),
-            ],
-        }
+    await send_small_response(
+        send, 404, b"Not found.\n", b"text/plain; charset=utf-8", (b"cache-control", _REVALIDATE)
     )
-    await send({"type": "http.response.body", "body": body})
 
 
 def _matches(scope: Any, etag: bytes) -> bool:

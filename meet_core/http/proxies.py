@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from meet_core.http.raw import send_small_response
 from meet_core.settings.core import parse_networks
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -148,15 +149,4 @@ class HostGuard:
 
 
 async def _reject(send: Any, body: dict[str, str]) -> None:
-    content = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(content)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": content})
+    await send_small_response(send, 400, json.dumps(body).encode(), b"application/json")

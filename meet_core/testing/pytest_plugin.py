@@ -177,13 +177,21 @@ async def meet_app(meet_env: dict[str, str]) -> AsyncIterator[Any]:
         await stack.aclose()
 
 
+def fresh_database(name: str, directory: Any) -> str:
+    """An empty database for this xdist worker: ``<name>_<worker>`` recreated on the suite's
+    PostgreSQL (``MEET_TEST_DATABASE_URL``), else a new SQLite file ``<name>.sqlite3`` in
+    ``directory``. For fixtures of any scope (:func:`empty_database` is the per-test one)."""
+    base = os.environ.get("MEET_TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite+aiosqlite:///{directory}/{name}.sqlite3"
+    return recreate_postgres_database(base, f"{name}_{_worker()}")
+
+
 @pytest.fixture
 def empty_database(tmp_path: Any, postgres_url: str | None) -> str:
     """An empty database (a new SQLite file, or a PostgreSQL database recreated for this test):
     where ``meet db upgrade`` runs the real migrations (``meet_app`` builds tables from the models)."""
-    if not postgres_url:
-        return f"sqlite+aiosqlite:///{tmp_path}/migrated.sqlite3"
-    return recreate_postgres_database(os.environ["MEET_TEST_DATABASE_URL"], f"meet_migrations_{_worker()}")
+    return fresh_database("meet_migrations", tmp_path)
 
 
 @pytest.fixture

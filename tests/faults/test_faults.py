@@ -23,7 +23,7 @@ import pytest
 
 from meet_core.testing.fake_livekit import FakeLiveKit
 from meet_core.testing.postgres_cluster import RestartableCluster, postgres_installed, restartable_cluster
-from meet_core.testing.pytest_plugin import TEST_API_KEY, TEST_API_SECRET, recreate_postgres_database
+from meet_core.testing.pytest_plugin import TEST_API_KEY, TEST_API_SECRET
 from meet_core.testing.server import ServerProcess
 from meet_core.testing.valkey_server import ValkeyTestServer
 from tests.faults import load
@@ -52,13 +52,6 @@ def own_valkey(tmp_path: Path) -> Iterator[ValkeyTestServer]:
     """A Valkey of this test only, which keeps its data across a restart (sessions survive)."""
     with ValkeyTestServer(data_dir=tmp_path / "valkey") as server:
         yield server
-
-
-@pytest.fixture
-def faults_database() -> str:
-    """A fresh database on the suite's PostgreSQL (``meet serve --migrate`` builds it)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return recreate_postgres_database(os.environ["MEET_TEST_DATABASE_URL"], f"meet_faults_{worker}")
 
 
 @pytest.fixture
@@ -108,9 +101,9 @@ def _assert_outage(report: load.Report, allowed: list[tuple[int, Any]], service:
     assert [name for name, check in body["checks"].items() if check != "ok"] == [service], body
 
 
-async def test_valkey_stopped_and_restarted_under_load(tmp_path, faults_database, own_valkey, own_livekit):
+async def test_valkey_stopped_and_restarted_under_load(tmp_path, empty_database, own_valkey, own_livekit):
     report = await _outage(
-        tmp_path, faults_database, own_valkey, own_livekit, "valkey", own_valkey.stop, own_valkey.restart
+        tmp_path, empty_database, own_valkey, own_livekit, "valkey", own_valkey.stop, own_valkey.restart
     )
     _assert_outage(report, [load.VALKEY_DOWN], "valkey")
 
@@ -122,8 +115,8 @@ async def test_postgres_stopped_and_restarted_under_load(tmp_path, cluster, own_
     _assert_outage(report, [load.DATABASE_DOWN], "database")
 
 
-async def test_livekit_stopped_and_restarted_under_load(tmp_path, faults_database, own_valkey, own_livekit):
+async def test_livekit_stopped_and_restarted_under_load(tmp_path, empty_database, own_valkey, own_livekit):
     report = await _outage(
-        tmp_path, faults_database, own_valkey, own_livekit, "livekit", own_livekit.stop, own_livekit.start
+        tmp_path, empty_database, own_valkey, own_livekit, "livekit", own_livekit.stop, own_livekit.start
     )
     _assert_outage(report, [load.LIVEKIT_DOWN, load.MUTE_FAILED], "livekit")

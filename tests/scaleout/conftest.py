@@ -19,7 +19,6 @@ import httpx
 
 from meet_core.testing.fake_livekit import FakeLiveKit
 from meet_core.testing.proxy import BACKEND_HEADER, RoundRobinProxy
-from meet_core.testing.pytest_plugin import recreate_postgres_database
 from meet_core.testing.server import ServerProcess
 from tests.identity.conftest import API, Provider, oidc_provider  # noqa: F401 (the fixture)
 
@@ -61,13 +60,6 @@ class Cluster:
 def backend(response: httpx.Response) -> int:
     """Which server (its index) answered, as the proxy says."""
     return int(response.headers[BACKEND_HEADER])
-
-
-def database_for(name: str, directory: Path) -> str:
-    base = os.environ.get("MEET_TEST_DATABASE_URL")
-    if base:
-        return recreate_postgres_database(base, f"{name}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
-    return f"sqlite+aiosqlite:///{directory}/meet.sqlite3"
 
 
 def start_cluster(

@@ -15,11 +15,12 @@ from valkey import exceptions as errors
 from meet_core.pipelined_valkey import PipelinedValkey
 from meet_core.settings import SettingsError
 from meet_core.testing.fake_livekit import FakeLiveKit
+from meet_core.testing.pytest_plugin import fresh_database
 from meet_core.testing.server import free_port
 from meet_core.testing.valkey_sentinel import SentinelTestSetup
 from meet_core.valkey_sentinel import SentinelURL, parse_sentinel_url
 from tests.identity.conftest import API, Provider
-from tests.scaleout.conftest import Cluster, backend, database_for, start_cluster
+from tests.scaleout.conftest import Cluster, backend, start_cluster
 
 RECOVERY = 20  # seconds the servers may take to find the new primary once it is promoted
 
@@ -39,7 +40,7 @@ def sentinel_cluster(
 ) -> Iterator[Cluster]:
     directory = tmp_path_factory.mktemp("sentinel")
     env = {
-        "DATABASE_URL": database_for("meet_sentinel", directory),
+        "DATABASE_URL": fresh_database("meet_sentinel", directory),
         "REDIS_URL": sentinel.url,
         "LOBBY_WAITING_TIMEOUT": "120",  # the waiting participant would poll through the outage
     }

@@ -17,10 +17,11 @@ import httpx
 import pytest
 
 from meet_core.testing.fake_livekit import FakeLiveKit
+from meet_core.testing.pytest_plugin import fresh_database
 from meet_core.testing.valkey_server import ValkeyTestServer
 from meet_core.testing.webhooks import sign_webhook, webhook_body
 from tests.identity.conftest import API, Provider
-from tests.scaleout.conftest import Cluster, backend, database_for, start_cluster
+from tests.scaleout.conftest import Cluster, backend, start_cluster
 
 # One xdist worker runs the whole module, so its three servers start once (`--dist loadgroup`).
 pytestmark = [pytest.mark.slow, pytest.mark.scaleout, pytest.mark.xdist_group("three_processes")]
@@ -42,7 +43,7 @@ def cluster(
 ) -> Iterator[Cluster]:
     directory = tmp_path_factory.mktemp("scaleout")
     env = {
-        "DATABASE_URL": database_for("meet_scaleout", directory),
+        "DATABASE_URL": fresh_database("meet_scaleout", directory),
         "REDIS_URL": valkey_for_cluster.url,
         "CREATION_CALLBACK_THROTTLE_RATES": f"{THROTTLE}/minute",
     }
