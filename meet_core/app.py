@@ -207,7 +207,7 @@ def create_app(
     core = settings.core
     app.state.room_cache = RoomCache(core.room_cache_ttl) if core.room_cache_ttl > 0 else None
     app.state.frontend_config = core_frontend_config(settings)
-    app.state.user_cache, app.state.room_view_cache = logged_in_caches(core.logged_in_cache_ttl)
+    app.state.logged_in_caches = logged_in_caches(core.logged_in_cache_ttl)
     app.state.livekit_verifier = TokenVerifier(core.livekit_api_key, core.livekit_api_secret)
     app.state.livekit_webhook = webhook_setup(core)
     app.state.metrics = metrics

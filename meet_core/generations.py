@@ -4,7 +4,9 @@ Every room and every user has a stamp in Valkey (``gen:room:<id>``, ``gen:user:<
 opaque value, replaced by a new value (:func:`bump`) after every committed
 change to what the logged-in reads show: the room's row or its accesses (the room's stamp),
 the user's row (the user's stamp and the stamps of every room they have an access to, whose
-``accesses`` show them). The changes are found by SQLAlchemy ORM events on every session
+``accesses`` show them); and a user's room list (``GET rooms/``, cached under the user's
+stamp alone) moves with every change to one of their rooms, so each of those bumps the
+stamps of the room's members too. The changes are found by SQLAlchemy ORM events on every session
 (requests, command line, plugins): :func:`_collect` before each flush, moved to "committed"
 by the session's commit, and bumped by the request's ``before_send`` handler right after the
 commit (:func:`before_send_handler`), before the response starts; a command line tool calls
@@ -173,23 +175,44 @@ class StampedCache(Generic[V]):
 
 #: A user's columns, by user id (``users/me`` and every logged-in request's user).
 UserCache = StampedCache[dict[str, Any]]
-#: (room id, user id): the room, the user's columns, role and the room's accesses (the retrieve).
-RoomViewCache = StampedCache[tuple[Any, dict[str, Any], str | None, list[Any]]]
+#: (room id, user id): the room, the user's columns, role and the room's rows payload (the retrieve).
+RoomViewCache = StampedCache[tuple[Any, dict[str, Any], str | None, dict[str, Any]]]
+#: (user id, query string): the user's room count and one page of (room, role, rows payload),
+#: valid under the user's stamp alone (every change to one of their rooms bumps it, see above).
+RoomListCache = StampedCache[tuple[int, list[tuple[Any, str | None, dict[str, Any]]]]]
 
 
-def logged_in_caches(ttl: float) -> tuple[UserCache | None, RoomViewCache | None]:
+class LoggedInCaches:
+    """A worker's caches of logged-in reads (``LOGGED_IN_CACHE_TTL``), one per kind of read."""
+
+    def __init__(self, ttl: float) -> None:
+        self.users: UserCache = StampedCache(ttl)
+        self.room_views: RoomViewCache = StampedCache(ttl)
+        self.room_lists: RoomListCache = StampedCache(ttl, max_entries=2_000)
+
+
+def logged_in_caches(ttl: float) -> LoggedInCaches | None:
     """The worker's caches of logged-in reads (``LOGGED_IN_CACHE_TTL``; 0: none)."""
-    if ttl <= 0:
-        return None, None
-    return StampedCache(ttl), StampedCache(ttl)
+    return LoggedInCaches(ttl) if ttl > 0 else None
+
+
+def _caches(request: Any) -> LoggedInCaches | None:
+    return request.app.state.logged_in_caches  # type: ignore[no-any-return]
 
 
 def user_cache(request: Any) -> UserCache | None:
-    return request.app.state.user_cache  # type: ignore[no-any-return]
+    caches = _caches(request)
+    return caches.users if caches is not None else None
 
 
 def room_view_cache(request: Any) -> RoomViewCache | None:
-    return request.app.state.room_view_cache  # type: ignore[no-any-return]
+    caches = _caches(request)
+    return caches.room_views if caches is not None else None
+
+
+def room_list_cache(request: Any) -> RoomListCache | None:
+    caches = _caches(request)
+    return caches.room_lists if caches is not None else None
 
 
 # --- Writers: what a session's flushes change, bumped after its commit ----------------------
@@ -205,9 +228,16 @@ def _table_name(obj: object) -> str | None:
 
 @event.listens_for(Session, "before_flush")
 def _collect(session: Session, _context: Any, _instances: Any) -> None:
-    """Note the rooms and users this flush changes (a user's rooms too: their accesses show them)."""
+    """Note the rooms and users whose cached reads this flush changes.
+
+    A room's stamp: its row or its accesses changed, or the user of one of its accesses
+    (``accesses`` show them). A user's stamp: their row changed, or one of their rooms did
+    in any of those ways (their room list shows it), or an access of theirs came or went.
+    """
     rooms: set[uuid.UUID] = set()
+    new_rooms: set[uuid.UUID] = set()
     users: set[uuid.UUID] = set()
+    members: set[uuid.UUID] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         name = _table_name(obj)
         if name not in (_ROOMS, _ACCESSES, _USERS):
@@ -217,15 +247,24 @@ def _collect(session: Session, _context: Any, _instances: Any) -> None:
             continue
         if name == _ROOMS and getattr(obj, "id", None) is not None:
             rooms.add(obj.id)  # type: ignore[attr-defined]
+            if new:
+                new_rooms.add(obj.id)  # type: ignore[attr-defined]
         elif name == _ACCESSES and getattr(obj, "resource_id", None) is not None:
             rooms.add(obj.resource_id)  # type: ignore[attr-defined]
+            if getattr(obj, "user_id", None) is not None:
+                members.add(obj.user_id)  # type: ignore[attr-defined]
         elif name == _USERS and not new and getattr(obj, "id", None) is not None:
             users.add(obj.id)  # type: ignore[attr-defined]
-    if users:
-        accesses = metadata.tables[_ACCESSES]  # the model's table: its column types bind the ids
-        with session.no_autoflush:
+    accesses = metadata.tables[_ACCESSES]  # the model's table: its column types bind the ids
+    with session.no_autoflush:
+        if users:
             found = session.execute(select(accesses.c.resource_id).where(accesses.c.user_id.in_(users)))
             rooms.update(found.scalars())
+        existing = rooms - new_rooms  # a new room's members are its new accesses, noted above
+        if existing:
+            found = session.execute(select(accesses.c.user_id).where(accesses.c.resource_id.in_(existing)))
+            members.update(found.scalars())
+    users |= members
     if rooms or users:
         pending_rooms, pending_users = session.info.setdefault(_PENDING, (set(), set()))
         pending_rooms.update(rooms)

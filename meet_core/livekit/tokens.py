@@ -31,6 +31,8 @@ PEM/DER probe, then a key-length check) and encode the claims with ``json.dumps`
 :class:`_HS256Signer` prepares it once per secret, encodes with msgspec and joins the same
 three segments ``PyJWS.encode`` joins. :func:`sign_with_access_token` keeps the SDK path; a
 test checks that both give the same claims over many cases, byte for byte for ASCII text.
+A logged-in caller's token is reused for the same claims for up to 30 s
+(:class:`RecentTokens`): a page of rooms, or a polled room, costs no signing at all.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, cast
 
 import msgspec
@@ -153,6 +155,16 @@ def mint_token(
     """
     if not api_key or not api_secret:
         raise ValueError("LiveKit api_key and api_secret must be non-empty")
+    lifetime = DEFAULT_TTL if ttl is None else ttl
+    # A logged-in caller asking again for the same token gets it again (RecentTokens); anonymous
+    # callers have a fresh identity each time, and a grants hook may change anything.
+    key: Hashable = None
+    if is_authenticated and grants_hook is None:
+        extra = tuple(extra_attributes.items()) if extra_attributes else ()
+        key = (api_key, api_secret, room_name, identity, name, role, tuple(sources), color, extra, lifetime)
+        recent = _recent_tokens.get(key, lifetime)
+        if recent is not None:
+            return recent
 
     grants = VideoGrants(
         room=room_name,
@@ -176,9 +188,47 @@ def mint_token(
             (key, value) for key, value in extra_attributes.items() if key not in _CORE_ATTRIBUTES
         )
 
-    return sign_claims(
-        api_key, api_secret, identity, name, grants, attributes, DEFAULT_TTL if ttl is None else ttl
-    )
+    token = sign_claims(api_key, api_secret, identity, name, grants, attributes, lifetime)
+    if key is not None:
+        _recent_tokens.put(key, token)
+    return token
+
+
+class RecentTokens:
+    """A worker's tokens signed in the last seconds, handed out again for the very same inputs.
+
+    A logged-in caller reading a page of 20 rooms, or polling a room, asks for the same tokens
+    again and again: same identity, name, room, role, sources, colour and attributes; only
+    ``nbf``/``exp`` would move. Signing costs more than the rest of a room's payload, so a
+    token is reused while it is younger than ``min(REUSE_SECONDS, ttl / 100)``: its ``exp`` is
+    then at most that much earlier than a fresh token's (30 s of a 6 h lifetime). The key is
+    every input of :func:`mint_token`, so anything that changes a claim (a role, a name, a
+    plugin's attribute) is a new token at once; tokens with a plugin's grants hook are never
+    reused (the hook may change anything).
+    """
+
+    REUSE_SECONDS = 30.0
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._tokens: dict[Hashable, tuple[float, str]] = {}
+
+    def get(self, key: Hashable, ttl: datetime.timedelta) -> str | None:
+        found = self._tokens.get(key)
+        if found is None:
+            return None
+        if time.monotonic() - found[0] >= min(self.REUSE_SECONDS, ttl.total_seconds() / 100):
+            return None
+        return found[1]
+
+    def put(self, key: Hashable, token: str) -> None:
+        if len(self._tokens) >= self.MAX_ENTRIES:
+            self._tokens.clear()
+        self._tokens[key] = (time.monotonic(), token)
+
+
+#: This process's recent tokens (a forked worker starts with its parent's: the same tokens).
+_recent_tokens = RecentTokens()
 
 
 def _camel(name: str) -> str:

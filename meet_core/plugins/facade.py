@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -167,9 +167,15 @@ class MeetHooks:
                 merged.update(result)
         return merged
 
-    def token_grants(self, grants: VideoGrants, room_name: str, user: User | None, role: str | None) -> None:
-        if self._has_token_grants:
-            self._hook.meet_token_grants(grants=grants, room_name=room_name, user=user, role=role)
+    def token_grants_hook(
+        self, room_name: str, user: User | None, role: str | None
+    ) -> Callable[[VideoGrants], None] | None:
+        """The plugins' changes to one token's grants, or None when no plugin makes any (the
+        token may then be reused: ``meet_core.livekit.tokens.RecentTokens``)."""
+        if not self._has_token_grants:
+            return None
+        hook = self._hook.meet_token_grants
+        return lambda grants: hook(grants=grants, room_name=room_name, user=user, role=role)
 
     async def room_created(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, room: Room, user: User

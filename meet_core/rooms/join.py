@@ -71,7 +71,7 @@ def livekit_config(
         sources=resolve_sources(role, configuration, core.livekit_default_sources),
         color=color or generate_color(identity),
         extra_attributes=meet_hooks.token_attributes(room_name, identity, user, role) or None,
-        grants_hook=lambda grants: meet_hooks.token_grants(grants, room_name, user, role),
+        grants_hook=meet_hooks.token_grants_hook(room_name, user, role),
         ttl=ttl,
     )
     return {"url": core.livekit_api_url, "room": room_name, "token": token}

@@ -17,7 +17,7 @@ from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db.request_session import existing_db_session
-from meet_core.generations import room_view_cache
+from meet_core.generations import room_list_cache, room_view_cache
 from meet_core.http import API_PREFIX, pagination
 from meet_core.http.body import read_json_object
 from meet_core.http.errors import not_found
@@ -38,7 +38,7 @@ from meet_core.rooms.lookup import (
     resolve_room_key,
 )
 from meet_core.rooms.schemas import RoomBody, RoomCreateBody, RoomPatchBody, validate_room_input
-from meet_core.rooms.serializers import room_payload, unregistered_room_payload
+from meet_core.rooms.serializers import room_payload, room_rows_payload, unregistered_room_payload
 from meet_core.state import core_settings
 from meet_core.users.models import User
 
@@ -47,23 +47,42 @@ ROOM = f"{ROOMS}/{{room_key:str}}"
 TAGS = ["rooms"]
 
 
-@get(ROOMS, summary="List the caller's rooms", tags=TAGS, responses=error_responses(400, 404, 503))
-async def list_rooms(request: Request[Any, Any, Any], user: NamedDependency[User | None]) -> dict[str, Any]:
+@get(
+    ROOMS,
+    summary="List the caller's rooms",
+    tags=TAGS,
+    responses=error_responses(400, 404, 503, extra=JSON_OBJECT),
+)
+async def list_rooms(request: Request[Any, Any, Any], user: NamedDependency[User | None]) -> ASGIResponse:
     """Rooms where the caller has any access, by name, each with the caller's extras; anonymous: empty.
 
-    Read-only: three statements on autocommit connections (count, page, accesses), no transaction.
+    Read-only: three statements on autocommit connections (count, page, accesses), no
+    transaction; with ``LOGGED_IN_CACHE_TTL``, none while the user's generation stamp (read
+    with the session) is unchanged: the worker's cached count and page are served, and only
+    the plugins' fields and the tokens are made per request (:func:`room_payload`).
     """
-    db_session = existing_db_session(request)
     if user is None:
         page = pagination.resolve_page(request, 0, custom=True)
-        return pagination.envelope(request, page, 0, [])
-    count = await service.count_rooms(request, db_session, user)
-    page = pagination.resolve_page(request, count, custom=True)
-    rows, accesses = await service.rooms_page(request, db_session, user, page.offset, page.size)
-    results = [
-        await room_payload(request, room, user, role, accesses.get(room.id, ())) for room, role in rows
-    ]
-    return pagination.envelope(request, page, count, results)
+        return json_response(pagination.envelope(request, page, 0, []))
+    cache = room_list_cache(request)
+    key = (user.id, request.scope["query_string"])
+    stamps = (request_stamps(request)[2],)
+    found = cache.get(key, stamps) if cache is not None else None
+    if found is not None:
+        count, rows = found
+        page = pagination.resolve_page(request, count, custom=True)
+    else:
+        db_session = existing_db_session(request)
+        count = await service.count_rooms(request, db_session, user)
+        page = pagination.resolve_page(request, count, custom=True)
+        page_rows, accesses = await service.rooms_page(request, db_session, user, page.offset, page.size)
+        rows = [
+            (room, role, room_rows_payload(room, role, accesses.get(room.id, ()))) for room, role in page_rows
+        ]
+        if cache is not None:
+            cache.put(key, stamps, (count, rows))
+    results = [await room_payload(request, room, user, role, rows_payload=base) for room, role, base in rows]
+    return json_response(pagination.envelope(request, page, count, results))
 
 
 @post(
@@ -116,9 +135,9 @@ async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]
             request, room_key, cached, user_id, (room_stamp, user_stamp)
         )
         if found is not None:
-            fresh, user, role, accesses = found
+            fresh, user, role, rows_payload = found
             remember_user(request, user)
-            return json_response(await room_payload(request, fresh, user, role, accesses))
+            return json_response(await room_payload(request, fresh, user, role, rows_payload=rows_payload))
     db_session = existing_db_session(request)  # None: every read below on autocommit connections
     room = await service.read_room(request, db_session, room_key)
     if room is None:

@@ -65,30 +65,49 @@ def nested_access_payload(access: AccessLike, user: UserLike) -> dict[str, Any]:
     }
 
 
+def room_rows_payload(
+    room: Room, role: str | None, accesses: Sequence[tuple[AccessLike, UserLike]] = ()
+) -> dict[str, Any]:
+    """What a room's payload owes to rows alone (the room, the caller's role, the accesses).
+
+    The part the logged-in caches keep under generation stamps: :func:`room_payload` adds
+    the plugins' fields and the token per request. ``accesses`` must be given when ``role``
+    is privileged. Read it, never change it (:func:`room_payload` copies it).
+    """
+    payload: dict[str, Any] = {
+        "id": str(room.id),
+        "name": room.name,
+        "slug": room.slug,
+        "configuration": room.configuration or {},
+        "access_level": room.access_level,
+        "pin_code": room.pin_code,
+    }
+    if role in PRIVILEGED_ROLES:
+        payload["accesses"] = [nested_access_payload(access, member) for access, member in accesses]
+    return payload
+
+
 async def room_payload(
     request: Request[Any, Any, Any],
     room: Room,
     user: User | None,
     role: str | None,
     accesses: Sequence[tuple[AccessLike, UserLike]] = (),
+    rows_payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The room for this caller; ``accesses`` must be given when ``role`` is privileged."""
-    privileged = role in PRIVILEGED_ROLES
-    configuration = room.configuration or {}
-    payload: dict[str, Any] = {
-        "id": str(room.id),
-        "name": room.name,
-        "slug": room.slug,
-        "configuration": configuration,
-        "access_level": room.access_level,
-        "pin_code": room.pin_code,
-    }
+    """The room for this caller; ``accesses`` must be given when ``role`` is privileged.
+
+    ``rows_payload``: the room's :func:`room_rows_payload`, when the caller cached it.
+    """
+    payload = dict(rows_payload) if rows_payload is not None else room_rows_payload(room, role, accesses)
+    configuration = payload["configuration"]
     meet_hooks = hooks(request)
     extra = await meet_hooks.room_extra_fields(request, room, user, role)
-    if extra:
+    if extra:  # the plugins' fields come before ``accesses``, which they cannot replace
+        members = payload.pop("accesses", None)
         payload.update(extra)
-    if privileged:
-        payload["accesses"] = [nested_access_payload(access, member) for access, member in accesses]
+        if members is not None:
+            payload["accesses"] = members
 
     username = request.query_params.get("username")
     if can_join_directly(room.access_level, user, role):

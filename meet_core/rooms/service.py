@@ -27,7 +27,7 @@ from meet_core.rooms import creation_callback, metadata
 from meet_core.rooms.lookup import parse_uuid, room_key_filter
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
 from meet_core.rooms.schemas import SLUG_MAX_LENGTH, RoomInput
-from meet_core.rooms.serializers import AccessLike, AccessView
+from meet_core.rooms.serializers import AccessLike, AccessView, room_rows_payload
 from meet_core.rooms.slugs import slugify
 from meet_core.state import core_settings, hooks, room_cache
 from meet_core.users.models import USER_FIELDS, User, detached_user
@@ -177,8 +177,9 @@ async def cached_user_role_and_accesses(
     cached: Room,
     user_id: uuid.UUID,
     stamps: tuple[bytes | None, bytes | None],
-) -> tuple[Room, User | None, str | None, AccessRows] | None:
-    """The room of ``key``, the active user of ``user_id``, their role and the accesses, or None.
+) -> tuple[Room, User | None, str | None, dict[str, Any]] | None:
+    """The room of ``key``, the active user of ``user_id``, their role and the room's rows
+    payload (:func:`room_rows_payload`: with the accesses when the role is privileged), or None.
 
     ``cached`` is the worker's room for ``key`` (which names its id); ``stamps`` the room's and
     the user's generation stamps, read with the session *before* this function reads anything.
@@ -191,8 +192,8 @@ async def cached_user_role_and_accesses(
     assert views is not None
     hit = views.get((cached.id, user_id), stamps)
     if hit is not None:
-        room, fields, role, accesses = hit
-        return room, detached_user(fields) if fields else None, role, accesses
+        room, fields, role, rows_payload = hit
+        return room, detached_user(fields) if fields else None, role, rows_payload
     room = await _fetch_room(request, None, key)
     cache = room_cache(request)
     if room is None:
@@ -201,10 +202,11 @@ async def cached_user_role_and_accesses(
     if cache is not None:
         cache.put(key, room)
     user, role, accesses = await user_role_and_accesses(request, None, room, user_id)
+    rows_payload = room_rows_payload(room, role, accesses)
     if room.id == cached.id:  # the stamp read is this room's
         fields = {name: getattr(user, name) for name in USER_FIELDS} if user is not None else {}
-        views.put((room.id, user_id), stamps, (room, fields, role, accesses))
-    return room, user, role, accesses
+        views.put((room.id, user_id), stamps, (room, fields, role, rows_payload))
+    return room, user, role, rows_payload
 
 
 def forget_room(request: Request[Any, Any, Any], room: Room | uuid.UUID) -> None:

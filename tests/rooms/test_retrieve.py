@@ -421,8 +421,10 @@ async def test_privileged_routes_read_room_and_role_in_one_query(meet_app, count
         response = await meet.client.patch(f"{API}/rooms/{room.id}/", json={"access_level": "trusted"})
     assert response.status_code == 200
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    # the session's user, the room with the caller's role, the accesses with their users
-    assert len(selects) == 3, selects
+    # the session's user, the room with the caller's role, the room's members (whose room
+    # lists show the change: their generation stamps), the accesses with their users
+    assert len(selects) == 4, selects
+    assert "meet_resource_access.user_id" in selects[2] and "meet_room" not in selects[2]
     assert "JOIN meet_resource_access" in selects[1] and "meet_room" in selects[1]
 
 
