@@ -31,6 +31,7 @@ from meet_core.identity.sessions import (
     unread_session_user_id,
 )
 from meet_core.rooms import service
+from meet_core.rooms.join import CallerTokens
 from meet_core.rooms.lookup import (
     ROOM_NOT_FOUND,
     get_room_and_role_or_404,
@@ -81,7 +82,11 @@ async def list_rooms(request: Request[Any, Any, Any], user: NamedDependency[User
         ]
         if cache is not None:
             cache.put(key, stamps, (count, rows))
-    results = [await room_payload(request, room, user, role, rows_payload=base) for room, role, base in rows]
+    tokens = CallerTokens(request, user, request.query_params.get("username"))
+    results = [
+        await room_payload(request, room, user, role, rows_payload=base, tokens=tokens)
+        for room, role, base in rows
+    ]
     return json_response(pagination.envelope(request, page, count, results))
 
 

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Protocol
 
 from litestar import Request
 
-from meet_core.rooms.join import can_join_directly, livekit_config
+from meet_core.rooms.join import CallerTokens, can_join_directly, livekit_config
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Room
 from meet_core.state import hooks
 from meet_core.users.models import User
@@ -94,10 +94,12 @@ async def room_payload(
     role: str | None,
     accesses: Sequence[tuple[AccessLike, UserLike]] = (),
     rows_payload: dict[str, Any] | None = None,
+    tokens: CallerTokens | None = None,
 ) -> dict[str, Any]:
     """The room for this caller; ``accesses`` must be given when ``role`` is privileged.
 
-    ``rows_payload``: the room's :func:`room_rows_payload`, when the caller cached it.
+    ``rows_payload``: the room's :func:`room_rows_payload`, when the caller cached it;
+    ``tokens``: the caller's :class:`CallerTokens` when it asks for several rooms.
     """
     payload = dict(rows_payload) if rows_payload is not None else room_rows_payload(room, role, accesses)
     configuration = payload["configuration"]
@@ -109,19 +111,16 @@ async def room_payload(
         if members is not None:
             payload["accesses"] = members
 
-    username = request.query_params.get("username")
+    if tokens is None:
+        tokens = CallerTokens(request, user, request.query_params.get("username"))
     if can_join_directly(room.access_level, user, role):
-        payload["livekit"] = livekit_config(
-            request, room_name=str(room.id), user=user, role=role, username=username,
-            configuration=configuration,
-        )  # fmt: skip
+        payload["livekit"] = tokens.livekit(str(room.id), role, configuration)
     else:
         decision = await meet_hooks.room_join_decision(request, room, user, role)
         if decision is not None:
-            payload["livekit"] = livekit_config(
-                request, room_name=str(room.id), user=user, role=role, username=username,
-                configuration=configuration, participant_id=decision.participant_id, color=decision.color,
-            )  # fmt: skip
+            payload["livekit"] = tokens.livekit(
+                str(room.id), role, configuration, decision.participant_id, decision.color
+            )
         else:
             payload.pop("pin_code", None)
     return payload
