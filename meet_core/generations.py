@@ -137,6 +137,35 @@ async def bump(valkey: PipelinedValkey, rooms: Iterable[uuid.UUID], users: Itera
         await valkey.run_script(_BUMP, keys, [*(new_stamp() for _ in keys), STAMP_TTL])
 
 
+#: KEYS: stamp keys, a user's last; ARGV: one new stamp per key, the TTL, then the user's
+#: stamp as the writer read it. Returns 1 when that stamp was still there (no bump since).
+_BUMP_FROM = Script.of(
+    """
+local n = #KEYS
+local unchanged = redis.call('GET', KEYS[n]) == ARGV[n + 2]
+for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'EX', ARGV[n + 1]) end
+if unchanged then return 1 end
+return 0
+"""
+)
+
+
+async def bump_from(
+    valkey: PipelinedValkey, rooms: Iterable[uuid.UUID], user: uuid.UUID, read: bytes
+) -> bytes | None:
+    """:func:`bump` these rooms and ``user``; the user's new stamp if its old one was ``read``.
+
+    ``read`` is the stamp read with the session, before the writer's statement read the
+    user's row: when no bump came in between, no change committed before that statement is
+    missing from the row (one committed after it bumps later, after this), so the writer
+    may cache that row under the new stamp, as a reader would under the one it read.
+    """
+    keys = [room_stamp_key(room) for room in rooms] + [user_stamp_key(user)]
+    stamps = [new_stamp() for _ in keys]
+    unchanged = await valkey.run_script(_BUMP_FROM, keys, [*stamps, STAMP_TTL, read])
+    return stamps[-1].encode() if unchanged == 1 else None
+
+
 V = TypeVar("V")
 
 
