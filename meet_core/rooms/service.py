@@ -10,10 +10,10 @@ import asyncio
 import logging
 import time
 import uuid
-from datetime import UTC, datetime
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import msgspec
 from litestar import Request
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Row,
     RowMapping,
     Select,
+    Table,
     and_,
     bindparam,
     func,
@@ -464,7 +465,8 @@ async def create_room(
     return room
 
 
-_ROOM = Room.__table__
+_ROOM = cast(Table, Room.__table__)
+_ACCESS_TABLE = cast(Table, ResourceAccess.__table__)
 _ROOM_INSERTED = ("id", "name", "slug", "access_level", "configuration", "created_at", "updated_at")
 _ACCESS_INSERTED = ("id", "resource_id", "user_id", "role", "created_at", "updated_at")
 _NOW = bindparam("now", type_=_ROOM.c.created_at.type)
@@ -501,7 +503,7 @@ def _create_on_postgresql() -> Select[Any]:
     )
     access_values = select(*_ACCESS_VALUES).select_from(new_room)
     new_access = (
-        insert(_ACCESS)
+        insert(_ACCESS_TABLE)
         .from_select(list(_ACCESS_INSERTED), access_values, include_defaults=False)
         .returning(_ACCESS.c.id)
         .cte("new_access")
@@ -514,7 +516,7 @@ _CREATE_ON_POSTGRESQL = _create_on_postgresql()
 _INSERT_GUARDED_ROOM = insert(_ROOM).from_select(
     list(_ROOM_INSERTED), _ROOM_VALUES.where(_ACTIVE_OWNER.exists()), include_defaults=False
 )
-_INSERT_OWNER_ACCESS = insert(_ACCESS).from_select(
+_INSERT_OWNER_ACCESS = insert(_ACCESS_TABLE).from_select(
     list(_ACCESS_INSERTED), select(*_ACCESS_VALUES), include_defaults=False
 )
 _READ_OWNER = _ACTIVE_OWNER
