@@ -1,12 +1,12 @@
 """Generation stamps in Valkey: per-worker caches of logged-in reads, never stale across workers.
 
-Every room and every user has a stamp in Valkey (``gen:room:<id>``, ``gen:user:<id>``): an
-opaque value, replaced by a new value (:func:`bump`) after every committed
-change to what the logged-in reads show: the room's row or its accesses (the room's stamp),
-the user's row (the user's stamp and the stamps of every room they have an access to, whose
-``accesses`` show them); and a user's room list (``GET rooms/``, cached under the user's
-stamp alone) moves with every change to one of their rooms, so each of those bumps the
-stamps of the room's members too. The changes are found by SQLAlchemy ORM events on every session
+Every room and every user has a stamp in Valkey (``gen:room:<id>``, ``gen:user:<id>``), and
+so have each user's rooms (``gen:rooms-of:<id>``): an opaque value, replaced by a new value
+(:func:`bump`) after every committed change to what the logged-in reads show: the room's row
+or its accesses (the room's stamp), the user's row (the user's stamp and the stamps of every
+room they have an access to, whose ``accesses`` show them), and any of those changes to one
+of a user's rooms, or an access of theirs coming or going (the user's rooms stamp: their
+room list, ``GET rooms/``). The changes are found by SQLAlchemy ORM events on every session
 (requests, command line, plugins): :func:`_collect` before each flush, moved to "committed"
 by the session's commit, and bumped by the request's ``before_send`` handler right after the
 commit (:func:`before_send_handler`), before the response starts; a command line tool calls
@@ -65,6 +65,11 @@ def user_stamp_key(user_id: uuid.UUID | str) -> str:
     return f"gen:user:{user_id}"
 
 
+def rooms_stamp_key(user_id: uuid.UUID | str) -> str:
+    """The stamp of a user's rooms (their room list), apart from their own row's."""
+    return f"gen:rooms-of:{user_id}"
+
+
 #: This process's random prefix: with a counter, stamps that never repeat (no urandom per call).
 #: Drawn again in a forked child (granian's workers), which must not repeat its parent's.
 _PREFIX = secrets.token_hex(8)
@@ -85,9 +90,10 @@ def new_stamp() -> str:
 
 
 #: KEYS[1] the session key, KEYS[2] (optional) a room's stamp key; ARGV: a new stamp,
-#: the stamps' TTL. Returns {session or false, room stamp or false, user stamp or false}: the
-#: session, and the stamps of the room and of the session's user (``user_id`` in the session's
-#: JSON; a key built in the script, fine on one primary), initialised when missing.
+#: the stamps' TTL. Returns {session or false, room stamp or false, user stamp or false, rooms
+#: stamp or false}: the session, and the stamps of the room, of the session's user and of
+#: their rooms (``user_id`` in the session's JSON; keys built in the script, fine on one
+#: primary), initialised when missing.
 READ_SESSION_AND_STAMPS = Script.of(
     """
 local raw = redis.pcall('GET', KEYS[1])
@@ -103,13 +109,15 @@ end
 local room = false
 if KEYS[2] then room = stamp(KEYS[2]) end
 local user = false
+local rooms = false
 if raw then
   local ok, data = pcall(cjson.decode, raw)
   if ok and type(data) == 'table' and type(data['user_id']) == 'string' then
     user = stamp('gen:user:' .. data['user_id'])
+    rooms = stamp('gen:rooms-of:' .. data['user_id'])
   end
 end
-return {raw, room, user}
+return {raw, room, user, rooms}
 """
 )
 
@@ -125,16 +133,24 @@ return #KEYS
 
 async def read_session_and_stamps(
     valkey: PipelinedValkey, session_key: str, room_id: uuid.UUID | None
-) -> tuple[bytes | None, bytes | None, bytes | None]:
-    """The raw session, the room's stamp (None without ``room_id``) and the session user's stamp."""
+) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None]:
+    """The raw session, the room's stamp (None without ``room_id``), the session user's stamp
+    and the stamp of that user's rooms."""
     keys = [session_key] if room_id is None else [session_key, room_stamp_key(room_id)]
-    raw, room, user = await valkey.run_script(READ_SESSION_AND_STAMPS, keys, [new_stamp(), STAMP_TTL])
-    return raw, room, user
+    raw, room, user, rooms = await valkey.run_script(READ_SESSION_AND_STAMPS, keys, [new_stamp(), STAMP_TTL])
+    return raw, room, user, rooms
 
 
-async def bump(valkey: PipelinedValkey, rooms: Iterable[uuid.UUID], users: Iterable[uuid.UUID]) -> None:
-    """New stamps for these rooms and users: every worker's cached reads of them are dropped."""
+async def bump(
+    valkey: PipelinedValkey,
+    rooms: Iterable[uuid.UUID],
+    users: Iterable[uuid.UUID] = (),
+    rooms_of: Iterable[uuid.UUID] = (),
+) -> None:
+    """New stamps for these rooms, users and users' rooms: every worker's cached reads of them
+    are dropped."""
     keys = [room_stamp_key(room) for room in rooms] + [user_stamp_key(user) for user in users]
+    keys += [rooms_stamp_key(user) for user in rooms_of]
     if keys:
         await valkey.run_script(_BUMP, keys, [*(new_stamp() for _ in keys), STAMP_TTL])
 
@@ -178,7 +194,7 @@ UserCache = StampedCache[dict[str, Any]]
 #: (room id, user id): the room, the user's columns, role and the room's rows payload (the retrieve).
 RoomViewCache = StampedCache[tuple[Any, dict[str, Any], str | None, dict[str, Any]]]
 #: (user id, query string): the user's room count and one page of (room, role, rows payload),
-#: valid under the user's stamp alone (every change to one of their rooms bumps it, see above).
+#: valid under the stamp of the user's rooms alone (every change to one of them bumps it, see above).
 RoomListCache = StampedCache[tuple[int, list[tuple[Any, str | None, dict[str, Any]]]]]
 
 
@@ -228,11 +244,12 @@ def _table_name(obj: object) -> str | None:
 
 @event.listens_for(Session, "before_flush")
 def _collect(session: Session, _context: Any, _instances: Any) -> None:
-    """Note the rooms and users whose cached reads this flush changes.
+    """Note the stamps this flush changes (bumped after the commit).
 
     A room's stamp: its row or its accesses changed, or the user of one of its accesses
-    (``accesses`` show them). A user's stamp: their row changed, or one of their rooms did
-    in any of those ways (their room list shows it), or an access of theirs came or went.
+    (``accesses`` show them). A user's stamp: their row changed. A user's rooms stamp (their
+    room list): one of their rooms changed in any of those ways, or an access of theirs came
+    or went.
     """
     rooms: set[uuid.UUID] = set()
     new_rooms: set[uuid.UUID] = set()
@@ -264,20 +281,19 @@ def _collect(session: Session, _context: Any, _instances: Any) -> None:
         if existing:
             found = session.execute(select(accesses.c.user_id).where(accesses.c.resource_id.in_(existing)))
             members.update(found.scalars())
-    users |= members
-    if rooms or users:
-        pending_rooms, pending_users = session.info.setdefault(_PENDING, (set(), set()))
-        pending_rooms.update(rooms)
-        pending_users.update(users)
+    if rooms or users or members:
+        pending = session.info.setdefault(_PENDING, (set(), set(), set()))
+        for noted, found_now in zip(pending, (rooms, users, members), strict=True):
+            noted.update(found_now)
 
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending is not None:
-        rooms, users = session.info.setdefault(_COMMITTED, (set(), set()))
-        rooms.update(pending[0])
-        users.update(pending[1])
+        committed = session.info.setdefault(_COMMITTED, (set(), set(), set()))
+        for noted, found in zip(committed, pending, strict=True):
+            noted.update(found)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -29,6 +29,13 @@ JSON_OBJECT = {
     )
 }
 
+#: The same for a route answering 201 (``POST /rooms/``).
+JSON_OBJECT_CREATED = {
+    201: ResponseSpec(
+        data_container=dict[str, Any], generate_examples=False, description="Document created, URL follows"
+    )
+}
+
 
 class EncodedJSONResponse(ASGIResponse):
     """An ``ASGIResponse`` built from a JSON body and headers already encoded to bytes."""

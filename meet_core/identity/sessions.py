@@ -77,10 +77,11 @@ async def load_session(
     raw: bytes | None = None
     session_id = cookie(request, core_settings(request).session_cookie_name)
     if session_id and user_cache(request) is not None:
-        raw, room_stamp, user_stamp = await read_session_and_stamps(
+        raw, room_stamp, user_stamp, rooms_stamp = await read_session_and_stamps(
             pipelined_valkey(request), _key(session_id), room_id
         )
-        request.scope[_SCOPE_STAMPS] = (room_id, room_stamp, user_stamp)  # type: ignore[literal-required]
+        stamps = (room_id, room_stamp, user_stamp, rooms_stamp)
+        request.scope[_SCOPE_STAMPS] = stamps  # type: ignore[literal-required]
     elif session_id:
         try:
             raw = await pipelined_valkey(request).execute("GET", _key(session_id))
@@ -187,15 +188,21 @@ async def session_user_id(
         return None
 
 
-async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession | None) -> User | None:
-    """The active user of the session cookie, or None. Unsafe methods are CSRF-checked."""
+async def session_user(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, *, reuse_cached: bool = False
+) -> User | None:
+    """The active user of the session cookie, or None. Unsafe methods are CSRF-checked.
+
+    ``reuse_cached``: an unsafe method may take the worker's cached user too (see
+    :func:`guarded_write_user`); safe methods always may.
+    """
     cached = request.scope.get(_SCOPE_USER, _MISSING)  # type: ignore[call-overload]
     if cached is not _MISSING:
         return cached  # type: ignore[return-value]
     user: User | None = None
     found = await session_user_id(request)
     if found is not None:
-        user = await _active_user(request, db_session, found[0])
+        user = await _active_user(request, db_session, found[0], reuse_cached)
         if user is not None and request.method not in SAFE_METHODS:
             check_csrf(request, found[1])
     request.scope[_SCOPE_USER] = user  # type: ignore[literal-required]
@@ -203,7 +210,7 @@ async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession
 
 
 async def _active_user(
-    request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID, reuse_cached: bool
 ) -> User | None:
     """The active user of this id: a deactivation is seen by the next request on every worker.
 
@@ -215,7 +222,7 @@ async def _active_user(
     detached, as if loaded then expunged: a handler that adds it to ``db_session`` (or an
     object referencing it) attaches it without an INSERT.
     """
-    cache = user_cache(request) if request.method in SAFE_METHODS else None
+    cache = user_cache(request) if reuse_cached or request.method in SAFE_METHODS else None
     stamps = (request_stamps(request)[2],)
     if cache is not None:
         fields = cache.get(user_id, stamps)
@@ -229,10 +236,30 @@ async def _active_user(
     return detached_user(row)
 
 
-def request_stamps(request: Request[Any, Any, Any]) -> tuple[uuid.UUID | None, bytes | None, bytes | None]:
-    """(room id, its stamp, the session user's stamp) read with the session; Nones if not read."""
+async def guarded_write_user(request: Request[Any, Any, Any]) -> User:
+    """The logged-in user (CSRF-checked), else 401, for a write that checks the user itself.
+
+    Like ``current_user``, but the worker's cached user is reused (no database read while
+    the user's generation stamp is unchanged, ``LOGGED_IN_CACHE_TTL`` at most): only for a
+    write whose statement refuses a user that is inactive or gone (``POST /rooms/``:
+    ``meet_core.rooms.service.insert_room``), so a stale entry can at most show an old
+    display name.
+    """
+    user = None
+    if has_session_cookie(request):
+        user = await session_user(request, existing_db_session(request), reuse_cached=True)
+    if user is None:
+        raise not_authenticated()
+    return user
+
+
+def request_stamps(
+    request: Request[Any, Any, Any],
+) -> tuple[uuid.UUID | None, bytes | None, bytes | None, bytes | None]:
+    """(room id, its stamp, the session user's stamp, their rooms' stamp) read with the
+    session; Nones if not read."""
     found = request.scope.get(_SCOPE_STAMPS)  # type: ignore[call-overload]
-    return found if found is not None else (None, None, None)  # type: ignore[return-value]
+    return found if found is not None else (None, None, None, None)  # type: ignore[return-value]
 
 
 async def unread_session_user_id(

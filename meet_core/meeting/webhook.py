@@ -207,4 +207,5 @@ async def livekit_webhook(request: Request[Any, Any, Any]) -> Response[dict[str,
     _count(request, event.event, "dispatched")
     return _answer(200, "success")
 
+
 ROUTES = [livekit_webhook]

@@ -67,6 +67,8 @@ class MeetHooks:
         self._has_token_grants = bool(pm.hook.meet_token_grants.get_hookimpls())
         self._has_join_decision = bool(pm.hook.meet_room_join_decision.get_hookimpls())
         self._has_extra_fields = bool(pm.hook.meet_room_extra_fields.get_hookimpls())
+        #: Room creation takes a cheaper path (no ORM, no request transaction) without them.
+        self.has_room_created = bool(pm.hook.meet_room_created.get_hookimpls())
 
     # ------------------------------------------------------------------ app building (sync)
 

@@ -8,6 +8,7 @@ transaction) and no network call.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, delete, get, patch, post, put
@@ -16,21 +17,23 @@ from litestar.params import FromPath
 from litestar.response.base import ASGIResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meet_core.db.request_session import existing_db_session
+from meet_core.db.request_session import existing_db_session, request_db_session
 from meet_core.generations import room_list_cache, room_view_cache
 from meet_core.http import API_PREFIX, pagination
 from meet_core.http.body import read_json_object
-from meet_core.http.errors import not_found
+from meet_core.http.errors import not_authenticated, not_found
 from meet_core.http.openapi import error_responses, request_body
-from meet_core.http.responses import JSON_OBJECT, json_response
+from meet_core.http.responses import JSON_OBJECT, JSON_OBJECT_CREATED, json_response
 from meet_core.identity.sessions import (
+    guarded_write_user,
     has_session_cookie,
+    provide_current_user,
     provide_user,
     remember_user,
     request_stamps,
     unread_session_user_id,
 )
-from meet_core.rooms import service
+from meet_core.rooms import creation_callback, service
 from meet_core.rooms.join import CallerTokens
 from meet_core.rooms.lookup import (
     ROOM_NOT_FOUND,
@@ -38,10 +41,13 @@ from meet_core.rooms.lookup import (
     require_privileged,
     resolve_room_key,
 )
+from meet_core.rooms.models import Role
 from meet_core.rooms.schemas import RoomBody, RoomCreateBody, RoomPatchBody, validate_room_input
 from meet_core.rooms.serializers import room_payload, room_rows_payload, unregistered_room_payload
-from meet_core.state import core_settings
+from meet_core.state import core_settings, hooks
 from meet_core.users.models import User
+
+log = logging.getLogger(__name__)
 
 ROOMS = f"{API_PREFIX}/rooms"
 ROOM = f"{ROOMS}/{{room_key:str}}"
@@ -67,7 +73,7 @@ async def list_rooms(request: Request[Any, Any, Any], user: NamedDependency[User
         return json_response(pagination.envelope(request, page, 0, []))
     cache = room_list_cache(request)
     key = (user.id, request.scope["query_string"])
-    stamps = (request_stamps(request)[2],)
+    stamps = (request_stamps(request)[3],)  # the stamp of the user's rooms
     found = cache.get(key, stamps) if cache is not None else None
     if found is not None:
         count, rows = found
@@ -96,19 +102,52 @@ async def list_rooms(request: Request[Any, Any, Any], user: NamedDependency[User
     tags=TAGS,
     status_code=201,
     dependencies=request_body(RoomCreateBody),
-    responses=error_responses(400, 401, 403, 415, 503),
+    responses=error_responses(400, 401, 403, 415, 503, extra=JSON_OBJECT_CREATED),
 )
-async def create_room(
-    request: Request[Any, Any, Any],
-    db_session: NamedDependency[AsyncSession],
-    current_user: NamedDependency[User],
-) -> dict[str, Any]:
-    """A new room owned by the caller (201, owner view); ``callback_id`` hands its slug to a poller."""
+async def create_room(request: Request[Any, Any, Any]) -> ASGIResponse:
+    """A new room owned by the caller (201, owner view); ``callback_id`` hands its slug to a poller.
+
+    Without ``meet_room_created`` implementations: no dependency injection, no ORM, no
+    request transaction: the session (Valkey, with the user's stamp; the user from the
+    worker's cache while unchanged), one guarded insert statement (two in a transaction on
+    SQLite) that refuses an inactive or deleted user (401 as before), the stamps' bump, the
+    callback once the rows exist; the owner's role and access are known, not read back.
+    With implementations, the ORM path in the request's transaction (their contract:
+    the ORM room, its rows visible in ``db_session``, each in a SAVEPOINT; docs/hooks.md).
+    """
+    if hooks(request).has_room_created:
+        return await _create_room_with_hooks(request)
+    user = await guarded_write_user(request)
+    body = await read_json_object(request)
+    data = validate_room_input(body, partial=False)
+    created = await service.insert_room(request, user, data)
+    if created is None:  # deactivated or deleted since the worker cached it
+        raise not_authenticated()
+    room, access, owner = created  # the owner as the statement read it (fresh)
+    callback_id = body.get("callback_id")
+    if callback_id:
+        await _remember_callback(request, str(callback_id), str(room.slug))
+    remember_user(request, owner)
+    payload = await room_payload(request, room, owner, Role.OWNER.value, [(access, owner)])
+    return json_response(payload, status_code=201)
+
+
+async def _remember_callback(request: Request[Any, Any, Any], callback_id: str, slug: str) -> None:
+    """Hand the slug over once the room exists; Valkey failing now is logged (the room is created)."""
+    try:
+        await creation_callback.remember(request, callback_id, slug)
+    except Exception as exc:
+        log.warning("creation callback %r not stored for room %r: %r", callback_id, slug, exc)
+
+
+async def _create_room_with_hooks(request: Request[Any, Any, Any]) -> ASGIResponse:
+    current_user = await provide_current_user(request)
+    db_session = request_db_session(request)
     body = await read_json_object(request)
     data = validate_room_input(body, partial=False)
     room = await service.create_room(request, db_session, current_user, data, body.get("callback_id"))
     role, accesses = await service.role_and_accesses(request, db_session, room, current_user)
-    return await room_payload(request, room, current_user, role, accesses)
+    return json_response(await room_payload(request, room, current_user, role, accesses), status_code=201)
 
 
 @get(
@@ -135,7 +174,7 @@ async def retrieve_room(request: Request[Any, Any, Any], room_key: FromPath[str]
     if user_id is not None and cached is not None:
         # The room's and the user's generation stamps came with the session: while they are
         # unchanged, no database read at all (meet_core.generations).
-        _, room_stamp, user_stamp = request_stamps(request)
+        _, room_stamp, user_stamp, _ = request_stamps(request)
         found = await service.cached_user_role_and_accesses(
             request, room_key, cached, user_id, (room_stamp, user_stamp)
         )

@@ -12,25 +12,41 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import msgspec
 from litestar import Request
-from sqlalchemy import ColumnElement, FromClause, Row, RowMapping, Select, and_, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Row,
+    RowMapping,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db.request_session import read_all, read_first
-from meet_core.generations import room_view_cache
+from meet_core.generations import bump, room_view_cache, user_cache
 from meet_core.http.errors import FieldErrors, permission_denied
+from meet_core.identity.sessions import request_stamps
 from meet_core.rooms import creation_callback, metadata
 from meet_core.rooms.lookup import parse_uuid, room_key_filter
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
 from meet_core.rooms.schemas import SLUG_MAX_LENGTH, RoomInput
 from meet_core.rooms.serializers import AccessLike, AccessView, room_rows_payload
 from meet_core.rooms.slugs import slugify
-from meet_core.state import core_settings, hooks, room_cache
-from meet_core.users.models import USER_FIELDS, User, detached_user
+from meet_core.state import core_settings, hooks, pipelined_valkey, room_cache
+from meet_core.users.models import USER_COLUMNS, USER_FIELDS, User, detached_user
 from meet_core.users.schemas import USER_JSON_FIELDS, UserLike
 
 log = logging.getLogger(__name__)
@@ -404,6 +420,28 @@ async def _flush(db_session: AsyncSession) -> None:
         raise FieldErrors({"slug": [SLUG_TAKEN]}) from exc
 
 
+def _new_room(request: Request[Any, Any, Any], user: User, data: RoomInput, user_defaults: bool) -> Room:
+    """A transient room from a validated body; the user's defaults fill what the body left out."""
+    assert isinstance(data.name, str)
+    # No SELECT for a taken slug: the unique index refuses it at the insert, the same 400.
+    slug = valid_slug(data.name)
+    access_level = data.access_level
+    if access_level is msgspec.UNSET:
+        preferred = user.default_room_access_level if user_defaults else None
+        access_level = preferred or core_settings(request).resource_default_access_level
+    configuration = data.configuration
+    omitted = configuration is msgspec.UNSET or configuration == {}
+    if user_defaults and omitted and user.default_room_configuration:
+        configuration = dict(user.default_room_configuration)
+    return Room(
+        id=uuid.uuid4(),  # the column's default, known before the insert: one statement for both rows
+        name=data.name,
+        slug=slug,
+        access_level=access_level,
+        configuration={} if configuration is msgspec.UNSET else configuration,
+    )
+
+
 async def create_room(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
@@ -417,31 +455,149 @@ async def create_room(
 
     ``user_defaults=False`` ignores the user's preferences (the external API, services.md §8.5):
     the core's default access level and an empty configuration then fill the gaps.
+    The ORM path, in the request's transaction: ``POST /rooms/`` takes it only when a plugin
+    implements ``meet_room_created`` (else :func:`insert_room`).
     """
-    assert isinstance(data.name, str)
-    # No SELECT for a taken slug: the unique index refuses it at the flush, the same 400.
-    slug = valid_slug(data.name)
-    access_level = data.access_level
-    if access_level is msgspec.UNSET:
-        preferred = user.default_room_access_level if user_defaults else None
-        access_level = preferred or core_settings(request).resource_default_access_level
-    configuration = data.configuration
-    omitted = configuration is msgspec.UNSET or configuration == {}
-    if user_defaults and omitted and user.default_room_configuration:
-        configuration = dict(user.default_room_configuration)
-    room = Room(
-        id=uuid.uuid4(),  # the column's default, known before the flush: one flush for both rows
-        name=data.name,
-        slug=slug,
-        access_level=access_level,
-        configuration={} if configuration is msgspec.UNSET else configuration,
-    )
+    room = _new_room(request, user, data, user_defaults)
     db_session.add_all([room, ResourceAccess(resource_id=room.id, user_id=user.id, role=Role.OWNER.value)])
     await _flush(db_session)
     if callback_id:
-        await creation_callback.remember(request, str(callback_id), slug)
+        await creation_callback.remember(request, str(callback_id), str(room.slug))
     await hooks(request).room_created(request, db_session, room, user)
     return room
+
+
+_ROOM = cast(Table, Room.__table__)
+_ACCESS_TABLE = cast(Table, ResourceAccess.__table__)
+_ROOM_INSERTED = ("id", "name", "slug", "access_level", "configuration", "created_at", "updated_at")
+_ACCESS_INSERTED = ("id", "resource_id", "user_id", "role", "created_at", "updated_at")
+_NOW = bindparam("now", type_=_ROOM.c.created_at.type)
+#: The caller, only while active: both inserts are guarded by it (no row for a user gone or
+#: deactivated meanwhile, whatever a worker's cache still says).
+_ACTIVE_OWNER = select(*USER_COLUMNS).where(_USER.c.id == bindparam("user_id"), _USER.c.is_active)
+_ROOM_VALUES = select(
+    *(bindparam(f"room_{name}", type_=_ROOM.c[name].type) for name in _ROOM_INSERTED[:-2]), _NOW, _NOW
+)
+_ACCESS_VALUES = [
+    bindparam("access_id", type_=_ACCESS.c.id.type),
+    bindparam("room_id", type_=_ACCESS.c.resource_id.type),
+    bindparam("user_id", type_=_ACCESS.c.user_id.type),
+    literal(Role.OWNER.value, _ACCESS.c.role.type),
+    _NOW,
+    _NOW,
+]
+
+
+def _create_on_postgresql() -> Select[Any]:
+    """One statement (atomic without a transaction): the room and its owner's access, or nothing.
+
+    ``owner`` is the active caller; the room is inserted from it (no row without it) and the
+    access from the inserted room. Returns the owner's row (read by the statement: fresh)
+    when both were inserted, else no row.
+    """
+    owner = _ACTIVE_OWNER.cte("owner")
+    room_values = _ROOM_VALUES.select_from(owner)
+    new_room = (
+        insert(_ROOM)
+        .from_select(list(_ROOM_INSERTED), room_values, include_defaults=False)
+        .returning(_ROOM.c.id)
+        .cte("new_room")
+    )
+    access_values = select(*_ACCESS_VALUES).select_from(new_room)
+    new_access = (
+        insert(_ACCESS_TABLE)
+        .from_select(list(_ACCESS_INSERTED), access_values, include_defaults=False)
+        .returning(_ACCESS.c.id)
+        .cte("new_access")
+    )
+    return select(*(owner.c[name] for name in USER_FIELDS)).select_from(owner.join(new_access, true()))
+
+
+_CREATE_ON_POSTGRESQL = _create_on_postgresql()
+#: Elsewhere (SQLite: no data-modifying CTE), two statements in one short transaction.
+_INSERT_GUARDED_ROOM = insert(_ROOM).from_select(
+    list(_ROOM_INSERTED), _ROOM_VALUES.where(_ACTIVE_OWNER.exists()), include_defaults=False
+)
+_INSERT_OWNER_ACCESS = insert(_ACCESS_TABLE).from_select(
+    list(_ACCESS_INSERTED), select(*_ACCESS_VALUES), include_defaults=False
+)
+_READ_OWNER = _ACTIVE_OWNER
+
+
+def _is_slug_taken(exc: IntegrityError) -> bool:
+    """Whether the unique slug refused the row (PostgreSQL names the constraint, SQLite the column)."""
+    message = str(exc.orig)
+    return "uq_meet_room_slug" in message or "meet_room.slug" in message
+
+
+def _is_user_gone(exc: IntegrityError) -> bool:
+    """Whether the owner's row was deleted between the guard and the access's foreign key check."""
+    message = str(exc.orig)
+    return "fk_meet_resource_access_user_id" in message or "FOREIGN KEY constraint failed" in message
+
+
+async def insert_room(
+    request: Request[Any, Any, Any], user: User, data: RoomInput
+) -> tuple[Room, AccessView, User] | None:
+    """A new room owned by ``user``, committed: the room, the owner's access and the owner's row.
+
+    None if the user is gone or inactive. The fast path of ``POST /rooms/`` (no plugin
+    implements ``meet_room_created``): SQLAlchemy Core, no request transaction; on PostgreSQL
+    one statement on an autocommit connection (atomic on its own), elsewhere three in one
+    transaction. The inserts are guarded by the user's row (active), so a caller taken from a
+    worker's cache cannot create a room once deactivated or deleted, and the owner returned is
+    the row the statement read. A taken slug is the usual 400. The generation stamps of the
+    room and of the user (whose room list now shows it) are bumped before returning.
+    """
+    room = _new_room(request, user, data, user_defaults=True)
+    now = datetime.now(UTC)
+    room.created_at = room.updated_at = now
+    access = AccessView(uuid.uuid4(), user.id, room.id, Role.OWNER.value)
+    params = {f"room_{name}": getattr(room, name) for name in _ROOM_INSERTED[:-2]}
+    params.update(now=now, access_id=access.id, user_id=user.id)
+    engine = request.app.state.db_config.get_engine()
+    owner: RowMapping | None = None
+    try:
+        if engine.dialect.name == "postgresql":
+            async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                owner = (await connection.execute(_CREATE_ON_POSTGRESQL, params)).mappings().first()
+        else:
+            async with engine.begin() as connection:
+                if (await connection.execute(_INSERT_GUARDED_ROOM, params)).rowcount == 1:
+                    await connection.execute(_INSERT_OWNER_ACCESS, params)
+                    owner = (await connection.execute(_READ_OWNER, params)).mappings().first()
+    except IntegrityError as exc:
+        if _is_slug_taken(exc):
+            raise FieldErrors({"slug": [SLUG_TAKEN]}) from exc
+        if _is_user_gone(exc):
+            return None
+        raise
+    if owner is None:
+        return None
+    await _bump_created(request, room.id, user.id, owner)
+    unchanged = all(getattr(user, name) == owner[name] for name in USER_FIELDS)
+    return room, access, user if unchanged else detached_user(owner)
+
+
+async def _bump_created(
+    request: Request[Any, Any, Any], room_id: uuid.UUID, user_id: uuid.UUID, owner: RowMapping
+) -> None:
+    """New stamps for the room and for the owner's rooms (their list); the owner's row, which
+    the statement read after the session's stamps were read, cached under the user's stamp
+    (the reader's rule: a change committed meanwhile bumped it, so the entry cannot match).
+
+    The user's own stamp stays: creating a room changes no user row, so a user creating
+    rooms keeps their cached row. A failed bump (Valkey down) is logged, not an error: the
+    rows are committed (as in ``meet_core.generations.before_send_handler``).
+    """
+    try:
+        await bump(pipelined_valkey(request), [room_id], rooms_of=[user_id])
+    except Exception as exc:
+        log.warning("generation stamps not bumped: %r", exc)
+    cache = user_cache(request)
+    if cache is not None:
+        cache.put(user_id, (request_stamps(request)[2],), dict(owner))
 
 
 async def update_room(
