@@ -92,12 +92,6 @@ class Metrics:
             registry=reg,
             multiprocess_mode="livesum",
         )
-        self.db_pool_overflow = Gauge(
-            "meet_db_pool_overflow",
-            "Database connections opened beyond DB_POOL_SIZE (summed over the live workers).",
-            registry=reg,
-            multiprocess_mode="livesum",
-        )
         self._scrape_gauges: dict[str, tuple[str, ScrapeRead]] = {}
         # ``labels()`` takes a lock and builds a key each call: the request path keeps the children.
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -133,13 +127,10 @@ class Metrics:
 
         pool = engine.sync_engine.pool
         checked_out = getattr(pool, "checkedout", None)
-        overflow = getattr(pool, "overflow", None)
 
         def update(*_: Any) -> None:
             if checked_out is not None:
                 self.db_pool_checked_out.set(checked_out())
-            if overflow is not None:
-                self.db_pool_overflow.set(max(overflow(), 0))
 
         event.listen(engine.sync_engine, "checkout", update)
         event.listen(engine.sync_engine, "checkin", update)

@@ -39,9 +39,11 @@ def database_config(core: CoreSettings) -> SQLAlchemyAsyncConfig:
     if url.startswith("sqlite"):
         ensure_sqlite_folder(url)
     else:
-        engine.update(
-            pool_size=core.db_pool_size, max_overflow=core.db_pool_size, pool_pre_ping=core.db_pool_pre_ping
-        )
+        # No overflow: a connection opened beyond the pool is closed on its return, so under a
+        # sustained load beyond the pool every request would start a PostgreSQL backend (it
+        # halved the throughput of room creation, bench/README.md); past the pool, requests
+        # wait for a connection instead.
+        engine.update(pool_size=core.db_pool_size, max_overflow=0, pool_pre_ping=core.db_pool_pre_ping)
     config = SQLAlchemyAsyncConfig(
         connection_string=url,
         before_send_handler="autocommit",

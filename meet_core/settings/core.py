@@ -38,7 +38,7 @@ class CoreSettings(msgspec.Struct, kw_only=True, rename="upper"):
     db_host: str | None = None
     db_port: int | None = None
     db_echo: bool = False
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     # Off: a ping costs BEGIN/SELECT/ROLLBACK on every checkout; a dead connection fails one
     # request (503) and SQLAlchemy then drops the stale pool.
     db_pool_pre_ping: bool = False
