@@ -69,7 +69,7 @@ async def test_an_access_granted_or_revoked_on_one_worker_shows_in_the_other_wor
     meet_app, count_queries
 ):
     worker_a, worker_b = await _two_workers(meet_app)
-    (olive, ada, max_), (first, _, third) = await _rooms(worker_a)
+    (_, ada, max_), (first, _, third) = await _rooms(worker_a)
     await worker_a.login(ada)  # owner of Delta, administrator of Bravo
     await worker_b.login(max_)
     assert _names(await _warm_list(worker_b, worker_b.client, count_queries)) == ["Bravo", "Charlie"]
