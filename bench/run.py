@@ -47,7 +47,8 @@ PUBLIC_ROOM = "bench-public"
 ADMIN_ROOM = "bench-admin"
 LIST_ROOMS = 20  # rooms of the ``list`` scenario's user (owner of each, 2 members each)
 WEBHOOK = "/api/v1.0/rooms/webhooks-livekit/"
-POSTGRES_DIR = "/tmp/meet-bench-postgres"
+# Its own directory per run (MEET_BENCH_PG_DIR): benches running side by side must not share a cluster.
+POSTGRES_DIR = os.environ.get("MEET_BENCH_PG_DIR", "/tmp/meet-bench-postgres")
 API_KEY = "devkey"
 API_SECRET = "bench-secret-that-is-long-enough-for-hs256"
 
