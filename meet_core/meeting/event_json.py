@@ -129,9 +129,9 @@ def _scalar(field: _Field, value: Any) -> Any:
         if type(value) is str and value in field.enum_numbers:
             return field.enum_numbers[value]
     elif kind in (_DOUBLE, _FLOAT):
-        if type(value) is int or (type(value) is float and math.isfinite(value)):
-            if kind == _DOUBLE or abs(value) <= _FLOAT_MAX:
-                return float(value)
+        finite = type(value) is int or (type(value) is float and math.isfinite(value))
+        if finite and (kind == _DOUBLE or abs(value) <= _FLOAT_MAX):
+            return float(value)
     raise _Fallback
 
 
