@@ -115,7 +115,7 @@ def _plan(descriptor: Descriptor) -> _Plan:
 def _scalar(field: _Field, value: Any) -> Any:
     kind = field.kind
     if kind == _STRING:
-        if type(value) is str and not _UNPAIRED_SURROGATE.search(value):
+        if type(value) is str and (value.isascii() or not _UNPAIRED_SURROGATE.search(value)):
             return value
     elif kind == _BOOL:
         if type(value) is bool:
