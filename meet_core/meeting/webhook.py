@@ -15,7 +15,7 @@ without being dispatched again.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -27,7 +27,6 @@ from typing import Any
 
 import msgspec
 from jwt.algorithms import HMACAlgorithm
-from jwt.utils import base64url_decode
 from litestar import Request, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response.base import ASGIResponse
@@ -92,17 +91,19 @@ class WebhookVerifier:
         if not dot or b"." in payload_segment:
             raise ValueError("not a JWS in compact form")
         if header_segment not in self._good_headers:
-            header = json.loads(base64url_decode(header_segment))
-            if not isinstance(header, dict) or header.get("alg") != "HS256" or {"crit", "b64"} & header.keys():
+            header = json.loads(_b64url(header_segment))
+            if not isinstance(header, dict) or header.get("alg") != "HS256":
+                raise ValueError("unsupported JWT header")
+            if {"crit", "b64"} & header.keys():
                 raise ValueError("unsupported JWT header")
             if len(self._good_headers) >= 16:
                 self._good_headers.clear()
             self._good_headers.add(header_segment)
         # PyJWT's HMACAlgorithm.verify, with the one-shot C HMAC (hmac.new is ~4 µs of Python).
         expected = hmac.digest(self._key, signing_input, "sha256")
-        if not hmac.compare_digest(expected, base64url_decode(signature)):
+        if not hmac.compare_digest(expected, _b64url(signature)):
             raise ValueError("signature verification failed")
-        claims = json.loads(base64url_decode(payload_segment))
+        claims = json.loads(_b64url(payload_segment))
         if not isinstance(claims, dict):
             raise ValueError("the JWT payload is not an object")
         now = time.time()
@@ -122,9 +123,17 @@ class WebhookVerifier:
         digest = self.claims(token).get("sha256")
         if not digest or not isinstance(digest, str):
             raise ValueError("sha256 was not found in the token")
-        if hashlib.sha256(body.encode()).digest() != base64.b64decode(digest):
+        if hashlib.sha256(body.encode()).digest() != binascii.a2b_base64(digest):
             raise ValueError("hash mismatch")
         return parse_event(body)
+
+
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
+def _b64url(segment: bytes) -> bytes:
+    """PyJWT's ``base64url_decode`` (padding added, non-alphabet bytes skipped), without its layers."""
+    return binascii.a2b_base64(segment.translate(_URLSAFE) + b"=" * (-len(segment) % 4))
 
 
 def _is_number(value: Any) -> bool:
