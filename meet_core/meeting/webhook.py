@@ -179,11 +179,10 @@ _HEADERS = {
 }
 
 
-async def _first_delivery(request: Request[Any, Any, Any], event_id: str) -> bool:
-    """Remember ``event_id``; False when it was already seen (a LiveKit retry)."""
+async def _first_delivery(request: Request[Any, Any, Any], event_id: str, ttl: int) -> bool:
+    """Remember ``event_id`` for ``ttl`` seconds; False when it was already seen (a LiveKit retry)."""
     if not event_id:
         return True
-    ttl = core_settings(request).livekit_webhook_replay_ttl
     # Pipelined: batched with the other requests' Valkey calls (valkey-py costs ~150 µs a call).
     reply = await pipelined_valkey(request).execute(
         "SET", f"{REPLAY_PREFIX}{event_id}", b"1", "NX", "EX", ttl
@@ -240,7 +239,7 @@ async def livekit_webhook(request: Request[Any, Any, Any]) -> ASGIResponse:
         log.info("unknown LiveKit webhook event type %r", event.event)
         _count(request, event.event, "unknown_type")
         return _answer(422, "error")
-    if not await _first_delivery(request, event.id):
+    if not await _first_delivery(request, event.id, core.livekit_webhook_replay_ttl):
         log.info("LiveKit webhook event %s already processed", event.id)
         _count(request, event.event, "duplicate")
         return _answer(200, "success")
