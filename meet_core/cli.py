@@ -80,8 +80,7 @@ def main() -> None:
     "--frontend",
     default=None,
     type=click.Path(exists=True, file_okay=False),
-    help="A built Meet frontend (its dist/ folder) to serve at / beside the API "
-    "(sets MEET_FRONTEND_DIST).",
+    help="A built Meet frontend (its dist/ folder) to serve at / beside the API (sets MEET_FRONTEND_DIST).",
 )
 def serve(host: str, port: int, workers: int, migrate: bool, backlog: int, frontend: str | None) -> None:
     """Serve the API with granian.

@@ -81,7 +81,9 @@ class Metrics:
             registry=reg,
         )
         self.valkey_errors = Counter(
-            "meet_valkey_errors", "Valkey errors met while answering requests, by error class.", ["error"],
+            "meet_valkey_errors",
+            "Valkey errors met while answering requests, by error class.",
+            ["error"],
             registry=reg,
         )
         self.db_pool_checked_out = Gauge(

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.datastructures import Cookie
-from sqlalchemy import bindparam, select
+from sqlalchemy import RowMapping, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from valkey.asyncio import Valkey
 from valkey.exceptions import ResponseError
@@ -203,7 +203,7 @@ async def session_user(request: Request[Any, Any, Any], db_session: AsyncSession
     return user
 
 
-async def session_user_fields(request: Request[Any, Any, Any]) -> Mapping[str, Any] | None:
+async def session_user_fields(request: Request[Any, Any, Any]) -> RowMapping | Mapping[str, Any] | None:
     """The columns (``USER_COLUMNS``) of the session's active user, or None, for a read-only
     route that only shows them (``users/me``): no ``User`` is built. Safe methods only."""
     assert request.method in SAFE_METHODS
@@ -228,7 +228,7 @@ async def _active_user(
 
 async def _active_user_fields(
     request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID
-) -> Mapping[str, Any] | None:
+) -> RowMapping | Mapping[str, Any] | None:
     """The columns of the active user of this id: a deactivation is seen by the next request on
     every worker.
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.json_format import ParseDict
@@ -56,7 +56,7 @@ def _kind(field: FieldDescriptor) -> int:
         return _DOUBLE
     if cpp == FieldDescriptor.CPPTYPE_ENUM:
         return _ENUM
-    if field.message_type.full_name.startswith("google.protobuf."):
+    if field.message_type is None or field.message_type.full_name.startswith("google.protobuf."):
         return _OTHER  # well-known types have their own JSON forms
     return _MESSAGE
 
@@ -83,9 +83,9 @@ class _Field:
                 self.map_value = _Field(value)
             return
         self.kind = _kind(field)
-        if self.kind == _ENUM:
+        if self.kind == _ENUM and field.enum_type is not None:
             self.enum_numbers = {value.name: value.number for value in field.enum_type.values}
-        elif self.kind == _MESSAGE:
+        elif self.kind == _MESSAGE and entry is not None:
             self.message = _plan(entry)
 
 
@@ -185,7 +185,7 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-_EVENT_PLAN = _plan(WebhookEvent.DESCRIPTOR)
+_EVENT_PLAN = _plan(cast(Descriptor, WebhookEvent.DESCRIPTOR))
 
 
 def parse_event(body: str) -> WebhookEvent:

@@ -1,4 +1,4 @@
-"""The users API (spec/api.md §2.2): list, who-am-I, self update.
+"""The users API (spec/api.md §2.2): list and self update (who-am-I: ``meet_core.identity.me``).
 
 Order of checks as in the old system: authentication (401) and CSRF (403), method (405),
 object lookup (404), "self only" (403), then body validation (400/415).
@@ -12,18 +12,15 @@ from typing import Any
 from litestar import Request, get, patch, put, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response.base import ASGIResponse
 from sqlalchemy import false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.http import API_PREFIX
 from meet_core.http.body import read_json_object
-from meet_core.http.errors import detail, not_authenticated, not_found, permission_denied
+from meet_core.http.errors import detail, not_found, permission_denied
 from meet_core.http.openapi import error_responses, request_body
 from meet_core.http.options import UNROUTED
 from meet_core.http.pagination import envelope, resolve_page
-from meet_core.http.responses import JSON_OBJECT, json_response
-from meet_core.identity.sessions import session_user_fields
 from meet_core.state import core_settings
 from meet_core.users.models import User
 from meet_core.users.schemas import UserBody, UserPatchBody, user_json, validate_update
@@ -56,25 +53,6 @@ async def list_users(
         ordered = query.order_by(User.created_at.desc(), User.id).offset(page.offset).limit(page.size)
         rows = list((await db_session.execute(ordered)).scalars())
     return envelope(request, page, count, [user_json(user) for user in rows])
-
-
-@get(
-    f"{_USERS}/me",
-    summary="The logged-in user",
-    tags=["users"],
-    responses=error_responses(401, 503, extra=JSON_OBJECT),
-)
-async def get_me(request: Request[Any, Any, Any]) -> ASGIResponse:
-    """The caller (401 with ``WWW-Authenticate: Session`` when anonymous).
-
-    Kept lean (every page of the frontend asks): no dependency injection, no ``User`` built
-    (the columns of the worker's cached row, or of the one read, are shown as they are),
-    the body encoded once (:func:`json_response`).
-    """
-    fields = await session_user_fields(request)
-    if fields is None:
-        raise not_authenticated()
-    return json_response(user_json(fields))
 
 
 async def _get_user_or_404(db_session: AsyncSession, user_id: str) -> User:
@@ -162,4 +140,4 @@ async def user_not_allowed(
     _not_allowed(request, "PUT, PATCH, OPTIONS")
 
 
-ROUTES = [list_users, get_me, update_user, partial_update_user, users_not_allowed, user_not_allowed]
+ROUTES = [list_users, update_user, partial_update_user, users_not_allowed, user_not_allowed]

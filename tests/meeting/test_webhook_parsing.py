@@ -131,18 +131,36 @@ def test_a_full_livekit_event_reads_as_protobuf_reads_it():
             "id": "EV_1",
             "createdAt": "1700000000",
             "numDropped": 0,
-            "room": {"sid": "RM_1", "name": ROOM, "emptyTimeout": 300, "creationTime": "1700000000",
-                     "enabledCodecs": [{"mime": "video/VP8"}, {"mime": "audio/opus"}]},
-            "participant": {"sid": "PA_1", "identity": "u", "state": "ACTIVE", "joinedAt": 1700000000,
-                            "attributes": {"role": "admin"}, "permission": {"canPublish": True},
-                            "tracks": [{"sid": "TR_1", "type": "AUDIO", "source": "MICROPHONE"}],
-                            "kind": "STANDARD", "kindDetails": [], "clientProtocol": 1},
-            "egressInfo": {"egressId": "EG_1", "roomName": ROOM, "status": "EGRESS_COMPLETE",
-                           "roomComposite": {"roomName": ROOM, "layout": "speaker"},
-                           "fileResults": [{"filename": "a.mp4", "size": "1024", "duration": "5"}],
-                           "updatedAt": "1700000001", "somethingNew": {"x": 1}},
+            "room": {
+                "sid": "RM_1",
+                "name": ROOM,
+                "emptyTimeout": 300,
+                "creationTime": "1700000000",
+                "enabledCodecs": [{"mime": "video/VP8"}, {"mime": "audio/opus"}],
+            },
+            "participant": {
+                "sid": "PA_1",
+                "identity": "u",
+                "state": "ACTIVE",
+                "joinedAt": 1700000000,
+                "attributes": {"role": "admin"},
+                "permission": {"canPublish": True},
+                "tracks": [{"sid": "TR_1", "type": "AUDIO", "source": "MICROPHONE"}],
+                "kind": "STANDARD",
+                "kindDetails": [],
+                "clientProtocol": 1,
+            },
+            "egressInfo": {
+                "egressId": "EG_1",
+                "roomName": ROOM,
+                "status": "EGRESS_COMPLETE",
+                "roomComposite": {"roomName": ROOM, "layout": "speaker"},
+                "fileResults": [{"filename": "a.mp4", "size": "1024", "duration": "5"}],
+                "updatedAt": "1700000001",
+                "somethingNew": {"x": 1},
+            },
             "ingressInfo": {"state": {"status": "ENDPOINT_INACTIVE"}},
-        }  # fmt: skip
+        }
     )
     event = parse_event(body)
     assert event == reference(body)
