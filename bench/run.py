@@ -47,8 +47,8 @@ PUBLIC_ROOM = "bench-public"
 ADMIN_ROOM = "bench-admin"
 LIST_ROOMS = 20  # rooms of the ``list`` scenario's user (owner of each, 2 members each)
 WEBHOOK = "/api/v1.0/rooms/webhooks-livekit/"
-#: One cluster folder per run: two benchmarks (two engineers) never share one.
-POSTGRES_DIR = f"/tmp/meet-bench-postgres-{os.getpid()}"
+#: One cluster folder per run (or MEET_BENCH_PG_DIR): benches side by side never share one.
+POSTGRES_DIR = os.environ.get("MEET_BENCH_PG_DIR", f"/tmp/meet-bench-postgres-{os.getpid()}")
 API_KEY = "devkey"
 API_SECRET = "bench-secret-that-is-long-enough-for-hs256"
 

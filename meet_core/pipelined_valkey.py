@@ -47,7 +47,15 @@ class Script(NamedTuple):
 
 
 def pack_command(args: Sequence[Arg]) -> bytes:
-    """One command in RESP: an array of bulk strings (text as UTF-8, numbers in decimal)."""
+    """One command in RESP: an array of bulk strings (text as UTF-8, numbers in decimal).
+
+    libvalkey's C packer (the same bytes, a third of the time); an argument it refuses (a bool,
+    None...) is named by the loop below, as a ``DataError``.
+    """
+    try:
+        return libvalkey.pack_command(tuple(args))  # type: ignore[no-any-return]
+    except TypeError:
+        pass
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
         if isinstance(arg, str):

@@ -7,6 +7,7 @@ CORE_ROUTE_MODULES = [
     "meet_core.rooms.routes",
     "meet_core.rooms.accesses",
     "meet_core.identity.routes",
+    "meet_core.identity.me",
     "meet_core.users.routes",
     "meet_core.diagnostics.routes",
 ]

@@ -14,12 +14,13 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.datastructures import Cookie
-from sqlalchemy import bindparam, select
+from sqlalchemy import RowMapping, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from valkey.asyncio import Valkey
 from valkey.exceptions import ResponseError
@@ -29,7 +30,7 @@ from meet_core.generations import read_session_and_stamps, user_cache
 from meet_core.http.errors import not_authenticated, permission_denied
 from meet_core.http.raw import cookie
 from meet_core.state import core_settings, pipelined_valkey, valkey_client
-from meet_core.users.models import USER_COLUMNS, User, detached_user
+from meet_core.users.models import USER_COLUMNS, USER_FIELDS, User, detached_user
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _SCOPE_SESSION = "meet.session"
@@ -209,10 +210,34 @@ async def session_user(
     return user
 
 
+async def session_user_fields(request: Request[Any, Any, Any]) -> RowMapping | Mapping[str, Any] | None:
+    """The columns (``USER_COLUMNS``) of the session's active user, or None, for a read-only
+    route that only shows them (``users/me``): no ``User`` is built. Safe methods only."""
+    assert request.method in SAFE_METHODS
+    known = request.scope.get(_SCOPE_USER, _MISSING)  # type: ignore[call-overload]
+    if known is not _MISSING:
+        return None if known is None else {name: getattr(known, name) for name in USER_FIELDS}
+    if not has_session_cookie(request):
+        return None
+    found = await session_user_id(request)
+    if found is None:
+        return None
+    return await _active_user_fields(request, existing_db_session(request), found[0])
+
+
 async def _active_user(
     request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID, reuse_cached: bool
 ) -> User | None:
-    """The active user of this id: a deactivation is seen by the next request on every worker.
+    """The active user of this id (:func:`_active_user_fields`), built detached."""
+    fields = await _active_user_fields(request, db_session, user_id)
+    return None if fields is None else detached_user(fields)
+
+
+async def _active_user_fields(
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID
+) -> RowMapping | Mapping[str, Any] | None:
+    """The columns of the active user of this id: a deactivation is seen by the next request on
+    every worker.
 
     Safe methods reuse the worker's cached row while the user's generation stamp (read with
     the session) is unchanged (``meet_core.generations``, ``LOGGED_IN_CACHE_TTL`` at most).
@@ -227,13 +252,13 @@ async def _active_user(
     if cache is not None:
         fields = cache.get(user_id, stamps)
         if fields is not None:
-            return detached_user(fields)
+            return fields
     row = await read_first(request, db_session, _ACTIVE_USER, {"user_id": user_id})
     if row is None:
         return None
     if cache is not None:
         cache.put(user_id, stamps, dict(row))
-    return detached_user(row)
+    return row
 
 
 async def guarded_write_user(request: Request[Any, Any, Any]) -> User:

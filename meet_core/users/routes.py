@@ -1,4 +1,4 @@
-"""The users API (spec/api.md §2.2): list, who-am-I, self update.
+"""The users API (spec/api.md §2.2): list and self update (who-am-I: ``meet_core.identity.me``).
 
 Order of checks as in the old system: authentication (401) and CSRF (403), method (405),
 object lookup (404), "self only" (403), then body validation (400/415).
@@ -53,12 +53,6 @@ async def list_users(
         ordered = query.order_by(User.created_at.desc(), User.id).offset(page.offset).limit(page.size)
         rows = list((await db_session.execute(ordered)).scalars())
     return envelope(request, page, count, [user_json(user) for user in rows])
-
-
-@get(f"{_USERS}/me", summary="The logged-in user", tags=["users"], responses=error_responses(401, 503))
-async def get_me(current_user: NamedDependency[User]) -> dict[str, Any]:
-    """The caller (401 with ``WWW-Authenticate: Session`` when anonymous)."""
-    return user_json(current_user)
 
 
 async def _get_user_or_404(db_session: AsyncSession, user_id: str) -> User:
@@ -146,4 +140,4 @@ async def user_not_allowed(
     _not_allowed(request, "PUT, PATCH, OPTIONS")
 
 
-ROUTES = [list_users, get_me, update_user, partial_update_user, users_not_allowed, user_not_allowed]
+ROUTES = [list_users, update_user, partial_update_user, users_not_allowed, user_not_allowed]

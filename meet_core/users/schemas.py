@@ -7,6 +7,7 @@ ignored on update; errors use DRF's messages in the ``{"field": ["message"]}`` s
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, Literal, Protocol
 
@@ -55,18 +56,16 @@ USER_JSON_FIELDS = (
 )
 
 
-def user_json(user: UserLike) -> dict[str, Any]:
-    """The user as the API shows it."""
-    return {
-        "id": str(user.id),
-        "email": user.email,
-        "full_name": user.full_name,
-        "short_name": user.short_name,
-        "timezone": user.timezone,
-        "language": user.language,
-        "default_room_access_level": user.default_room_access_level,
-        "default_room_configuration": user.default_room_configuration or {},
-    }
+def user_json(user: UserLike | Mapping[str, Any]) -> dict[str, Any]:
+    """The user as the API shows it, from a ``User`` or from a mapping of its columns."""
+    if isinstance(user, Mapping):
+        values = [user[name] for name in USER_JSON_FIELDS]
+    else:
+        values = [getattr(user, name) for name in USER_JSON_FIELDS]
+    shown = dict(zip(USER_JSON_FIELDS, values, strict=True))
+    shown["id"] = str(shown["id"])
+    shown["default_room_configuration"] = shown["default_room_configuration"] or {}
+    return shown
 
 
 class UserPatchBody(msgspec.Struct, kw_only=True):

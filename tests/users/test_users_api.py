@@ -37,6 +37,26 @@ async def test_me_returns_the_logged_in_user(meet_app, path):
     assert response.json() == expected(user)
 
 
+@pytest.mark.parametrize("ttl", ["0", "5"])
+async def test_me_read_or_cached_shows_the_same_user(meet_app, ttl):
+    """users/me shows the columns as read (first request) or as the worker cached them (the
+    next ones, ``LOGGED_IN_CACHE_TTL``): the same keys in the same order, every value."""
+    meet = await meet_app(env={"LOGGED_IN_CACHE_TTL": ttl})
+    user = await meet.create_user(
+        email="me@example.com",
+        full_name=None,
+        default_room_access_level="trusted",
+        default_room_configuration={"can_publish_sources": ["microphone"]},
+        language="fr-fr",
+        timezone="Europe/Paris",
+    )
+    await meet.login(user)
+    bodies = [(await meet.client.get(f"{API}/users/me/")).json() for _ in range(3)]
+    assert bodies == [expected(user)] * 3
+    assert list(bodies[2]) == list(expected(user))  # spec/api.md's key order
+    assert bodies[2]["default_room_configuration"] == {"can_publish_sources": ["microphone"]}
+
+
 @pytest.mark.parametrize("path", ["/users/me", "/users/me/"])
 async def test_me_anonymous_is_401(meet_app, path):
     meet = await meet_app()
