@@ -222,25 +222,26 @@ async def session_user_fields(request: Request[Any, Any, Any]) -> RowMapping | M
     found = await session_user_id(request)
     if found is None:
         return None
-    return await _active_user_fields(request, existing_db_session(request), found[0])
+    return await _active_user_fields(request, existing_db_session(request), found[0], False)
 
 
 async def _active_user(
     request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID, reuse_cached: bool
 ) -> User | None:
     """The active user of this id (:func:`_active_user_fields`), built detached."""
-    fields = await _active_user_fields(request, db_session, user_id)
+    fields = await _active_user_fields(request, db_session, user_id, reuse_cached)
     return None if fields is None else detached_user(fields)
 
 
 async def _active_user_fields(
-    request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID
+    request: Request[Any, Any, Any], db_session: AsyncSession | None, user_id: uuid.UUID, reuse_cached: bool
 ) -> RowMapping | Mapping[str, Any] | None:
     """The columns of the active user of this id: a deactivation is seen by the next request on
     every worker.
 
-    Safe methods reuse the worker's cached row while the user's generation stamp (read with
-    the session) is unchanged (``meet_core.generations``, ``LOGGED_IN_CACHE_TTL`` at most).
+    Safe methods (and ``reuse_cached``: :func:`guarded_write_user`) reuse the worker's cached
+    row while the user's generation stamp (read with the session) is unchanged
+    (``meet_core.generations``, ``LOGGED_IN_CACHE_TTL`` at most).
 
     One statement, on an autocommit connection when the request has no transaction yet (a
     read-only request then opens none: no BEGIN/COMMIT round trips). The ``User`` is built
