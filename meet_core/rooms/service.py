@@ -547,7 +547,7 @@ async def insert_room(
     transaction. The inserts are guarded by the user's row (active), so a caller taken from a
     worker's cache cannot create a room once deactivated or deleted, and the owner returned is
     the row the statement read. A taken slug is the usual 400. The generation stamps of the
-    room and of the user (whose room list now shows it) are bumped before returning.
+    room and of the user's rooms (their list now shows it) are bumped before returning.
     """
     room = _new_room(request, user, data, user_defaults=True)
     now = datetime.now(UTC)
