@@ -204,7 +204,8 @@ class LoggedInCaches:
     def __init__(self, ttl: float) -> None:
         self.users: UserCache = StampedCache(ttl)
         self.room_views: RoomViewCache = StampedCache(ttl)
-        self.room_lists: RoomListCache = StampedCache(ttl, max_entries=2_000)
+        # A page holds 20 rooms with their accesses (~50 kB): fewer entries, bounded memory.
+        self.room_lists: RoomListCache = StampedCache(ttl, max_entries=500)
 
 
 def logged_in_caches(ttl: float) -> LoggedInCaches | None:
