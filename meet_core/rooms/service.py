@@ -11,10 +11,11 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import asyncpg
 import msgspec
 from litestar import Request
 from sqlalchemy import (
@@ -32,9 +33,11 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meet_core.db.driver import DriverStatement
 from meet_core.db.request_session import read_all, read_first
 from meet_core.generations import bump, room_view_cache, user_cache
 from meet_core.http.errors import FieldErrors, permission_denied
@@ -514,6 +517,8 @@ def _create_on_postgresql() -> Select[Any]:
 
 
 _CREATE_ON_POSTGRESQL = _create_on_postgresql()
+#: The same, compiled once for asyncpg and run on its connection (``meet_core.db.driver``).
+_CREATE_ON_ASYNCPG = DriverStatement(_CREATE_ON_POSTGRESQL, postgresql_asyncpg.dialect())
 #: Elsewhere (SQLite: no data-modifying CTE), two statements in one short transaction.
 _INSERT_GUARDED_ROOM = insert(_ROOM).from_select(
     list(_ROOM_INSERTED), _ROOM_VALUES.where(_ACTIVE_OWNER.exists()), include_defaults=False
@@ -524,15 +529,15 @@ _INSERT_OWNER_ACCESS = insert(_ACCESS_TABLE).from_select(
 _READ_OWNER = _ACTIVE_OWNER
 
 
-def _is_slug_taken(exc: IntegrityError) -> bool:
+def _is_slug_taken(exc: Exception) -> bool:
     """Whether the unique slug refused the row (PostgreSQL names the constraint, SQLite the column)."""
-    message = str(exc.orig)
+    message = str(getattr(exc, "orig", exc))
     return "uq_meet_room_slug" in message or "meet_room.slug" in message
 
 
-def _is_user_gone(exc: IntegrityError) -> bool:
+def _is_user_gone(exc: Exception) -> bool:
     """Whether the owner's row was deleted between the guard and the access's foreign key check."""
-    message = str(exc.orig)
+    message = str(getattr(exc, "orig", exc))
     return "fk_meet_resource_access_user_id" in message or "FOREIGN KEY constraint failed" in message
 
 
@@ -556,9 +561,11 @@ async def insert_room(
     params = {f"room_{name}": getattr(room, name) for name in _ROOM_INSERTED[:-2]}
     params.update(now=now, access_id=access.id, user_id=user.id)
     engine = request.app.state.db_config.get_engine()
-    owner: RowMapping | None = None
+    owner: Mapping[str, Any] | None = None
     try:
-        if engine.dialect.name == "postgresql":
+        if engine.dialect.driver == "asyncpg":
+            owner = await _CREATE_ON_ASYNCPG.first(engine, params)
+        elif engine.dialect.name == "postgresql":
             async with engine.connect() as connection:
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
                 owner = (await connection.execute(_CREATE_ON_POSTGRESQL, params)).mappings().first()
@@ -567,7 +574,7 @@ async def insert_room(
                 if (await connection.execute(_INSERT_GUARDED_ROOM, params)).rowcount == 1:
                     await connection.execute(_INSERT_OWNER_ACCESS, params)
                     owner = (await connection.execute(_READ_OWNER, params)).mappings().first()
-    except IntegrityError as exc:
+    except (IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
         if _is_slug_taken(exc):
             raise FieldErrors({"slug": [SLUG_TAKEN]}) from exc
         if _is_user_gone(exc):
@@ -581,7 +588,7 @@ async def insert_room(
 
 
 async def _bump_created(
-    request: Request[Any, Any, Any], room_id: uuid.UUID, user_id: uuid.UUID, owner: RowMapping
+    request: Request[Any, Any, Any], room_id: uuid.UUID, user_id: uuid.UUID, owner: Mapping[str, Any]
 ) -> None:
     """New stamps for the room and for the owner's rooms (their list); the owner's row, which
     the statement read after the session's stamps were read, cached under the user's stamp
