@@ -167,7 +167,7 @@ async def login(request: Request[Any, Any, Any], user: User, *, id_token: str | 
 def check_csrf(request: Request[Any, Any, Any], session: SessionData) -> None:
     """403 unless the CSRF cookie is set and the header carries the session's secret."""
     core = core_settings(request)
-    if not request.cookies.get(core.csrf_cookie_name):
+    if not cookie(request, core.csrf_cookie_name):
         raise permission_denied("CSRF Failed: CSRF cookie not set.")
     token = request.headers.get(core.csrf_header_name)
     if not token:

@@ -36,6 +36,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.attributes import instance_dict
 
 from meet_core.db.driver import DriverStatement
 from meet_core.db.request_session import read_all, read_first
@@ -172,9 +174,21 @@ async def read_room(
     return room
 
 
-def room_from_row(row: RowMapping) -> Room:
-    """A transient ``Room`` from a row holding :data:`ROOM_COLUMNS` (and maybe more)."""
-    return Room(**{column.key: row[column.key] for column in ROOM_COLUMNS})
+def room_from_row(row: RowMapping | Mapping[str, Any]) -> Room:
+    """A transient ``Room`` from a row holding :data:`ROOM_COLUMNS` (and maybe more), for display.
+
+    Built as SQLAlchemy's loading builds instances (an empty instance, then its ``__dict__``):
+    ``Room(**columns)`` fires an attribute event per column, several times the cost (a page
+    of the room list builds 20).
+    """
+    if not _ROOM_MAPPER.configured:  # a fresh process: ``Room()`` would configure the mappers
+        configure_mappers()
+    room: Room = _ROOM_MAPPER.class_manager.new_instance()
+    instance_dict(room).update({column.key: row.get(column.key) for column in ROOM_COLUMNS})
+    return room
+
+
+_ROOM_MAPPER = Room.__mapper__
 
 
 async def _fetch_room(
@@ -423,8 +437,10 @@ async def _flush(db_session: AsyncSession) -> None:
         raise FieldErrors({"slug": [SLUG_TAKEN]}) from exc
 
 
-def _new_room(request: Request[Any, Any, Any], user: User, data: RoomInput, user_defaults: bool) -> Room:
-    """A transient room from a validated body; the user's defaults fill what the body left out."""
+def _new_room(
+    request: Request[Any, Any, Any], user: User, data: RoomInput, user_defaults: bool
+) -> dict[str, Any]:
+    """A new room's columns from a validated body; the user's defaults fill what the body left out."""
     assert isinstance(data.name, str)
     # No SELECT for a taken slug: the unique index refuses it at the insert, the same 400.
     slug = valid_slug(data.name)
@@ -436,13 +452,13 @@ def _new_room(request: Request[Any, Any, Any], user: User, data: RoomInput, user
     omitted = configuration is msgspec.UNSET or configuration == {}
     if user_defaults and omitted and user.default_room_configuration:
         configuration = dict(user.default_room_configuration)
-    return Room(
-        id=uuid.uuid4(),  # the column's default, known before the insert: one statement for both rows
-        name=data.name,
-        slug=slug,
-        access_level=access_level,
-        configuration={} if configuration is msgspec.UNSET else configuration,
-    )
+    return {
+        "id": uuid.uuid4(),  # the column's default, known before the insert: one statement for both rows
+        "name": data.name,
+        "slug": slug,
+        "access_level": access_level,
+        "configuration": {} if configuration is msgspec.UNSET else configuration,
+    }
 
 
 async def create_room(
@@ -461,7 +477,7 @@ async def create_room(
     The ORM path, in the request's transaction: ``POST /rooms/`` takes it only when a plugin
     implements ``meet_room_created`` (else :func:`insert_room`).
     """
-    room = _new_room(request, user, data, user_defaults)
+    room = Room(**_new_room(request, user, data, user_defaults))
     db_session.add_all([room, ResourceAccess(resource_id=room.id, user_id=user.id, role=Role.OWNER.value)])
     await _flush(db_session)
     if callback_id:
@@ -554,11 +570,12 @@ async def insert_room(
     the row the statement read. A taken slug is the usual 400. The generation stamps of the
     room and of the user's rooms (their list now shows it) are bumped before returning.
     """
-    room = _new_room(request, user, data, user_defaults=True)
+    columns = _new_room(request, user, data, user_defaults=True)
     now = datetime.now(UTC)
-    room.created_at = room.updated_at = now
+    columns.update(created_at=now, updated_at=now)
+    room = room_from_row(columns)
     access = AccessView(uuid.uuid4(), user.id, room.id, Role.OWNER.value)
-    params = {f"room_{name}": getattr(room, name) for name in _ROOM_INSERTED[:-2]}
+    params = {f"room_{name}": columns[name] for name in _ROOM_INSERTED[:-2]}
     params.update(now=now, access_id=access.id, user_id=user.id)
     engine = request.app.state.db_config.get_engine()
     owner: Mapping[str, Any] | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 from advanced_alchemy.types import JsonB
 from sqlalchemy import Boolean, RowMapping, String
-from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
+from sqlalchemy.orm import Mapped, configure_mappers, make_transient_to_detached, mapped_column
 from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -50,10 +50,12 @@ def detached_user(row: RowMapping | Mapping[str, Any], prefix: str = "") -> User
     not through ``User(**columns)``, whose attribute events cost three times as much (every
     logged-in request builds one).
     """
-    user: User = _USER_MANAGER.new_instance()
+    if not _USER_MAPPER.configured:  # a fresh process: ``User()`` would configure the mappers
+        configure_mappers()
+    user: User = _USER_MAPPER.class_manager.new_instance()
     instance_dict(user).update({name: row[prefix + name] for name in USER_FIELDS})
     make_transient_to_detached(user)
     return user
 
 
-_USER_MANAGER = User.__mapper__.class_manager
+_USER_MAPPER = User.__mapper__
