@@ -21,8 +21,9 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Select
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import await_only, greenlet_spawn
 
 Processor = Callable[[Any], Any] | None
 
@@ -67,17 +68,22 @@ class DriverStatement:
 
     async def first(self, engine: AsyncEngine, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of the statement run with ``params`` (autocommit), or None."""
-        fairy = await greenlet_spawn(engine.sync_engine.pool.connect)
+        arguments = self.arguments(params)
+        record = await greenlet_spawn(self._fetch_row, engine.sync_engine.pool, arguments)
+        return None if record is None else self.row(record)
+
+    def _fetch_row(self, pool: Pool, arguments: list[Any]) -> Any:
+        """Checkout, statement and checkin in one greenlet (the pool's API is synchronous)."""
+        fairy = pool.connect()
         connection: Any = fairy.driver_connection
         try:
-            record = await connection.fetchrow(self.sql, *self.arguments(params))
+            return await_only(connection.fetchrow(self.sql, *arguments))
         except BaseException as exc:
             if _connection_lost(connection):
-                await greenlet_spawn(fairy.invalidate, exc if isinstance(exc, Exception) else None)
+                fairy.invalidate(exc if isinstance(exc, Exception) else None)
             raise
         finally:
-            await greenlet_spawn(fairy.close)
-        return None if record is None else self.row(record)
+            fairy.close()
 
 
 def _connection_lost(connection: Any) -> bool:
