@@ -36,9 +36,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import configure_mappers
-from sqlalchemy.orm.attributes import instance_dict
 
+from meet_core.db import built_as_loaded
 from meet_core.db.driver import DriverStatement
 from meet_core.db.request_session import read_all, read_first
 from meet_core.generations import bump, room_view_cache, user_cache
@@ -181,14 +180,7 @@ def room_from_row(row: RowMapping | Mapping[str, Any]) -> Room:
     ``Room(**columns)`` fires an attribute event per column, several times the cost (a page
     of the room list builds 20).
     """
-    if not _ROOM_MAPPER.configured:  # a fresh process: ``Room()`` would configure the mappers
-        configure_mappers()
-    room: Room = _ROOM_MAPPER.class_manager.new_instance()
-    instance_dict(room).update({column.key: row.get(column.key) for column in ROOM_COLUMNS})
-    return room
-
-
-_ROOM_MAPPER = Room.__mapper__
+    return built_as_loaded(Room, {column.key: row.get(column.key) for column in ROOM_COLUMNS})
 
 
 async def _fetch_room(

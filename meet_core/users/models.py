@@ -7,11 +7,10 @@ from typing import Any
 
 from advanced_alchemy.types import JsonB
 from sqlalchemy import Boolean, RowMapping, String
-from sqlalchemy.orm import Mapped, configure_mappers, make_transient_to_detached, mapped_column
-from sqlalchemy.orm.attributes import instance_dict
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from meet_core.db import Base
+from meet_core.db import Base, built_as_loaded
 
 
 class User(Base):
@@ -50,12 +49,6 @@ def detached_user(row: RowMapping | Mapping[str, Any], prefix: str = "") -> User
     not through ``User(**columns)``, whose attribute events cost three times as much (every
     logged-in request builds one).
     """
-    if not _USER_MAPPER.configured:  # a fresh process: ``User()`` would configure the mappers
-        configure_mappers()
-    user: User = _USER_MAPPER.class_manager.new_instance()
-    instance_dict(user).update({name: row[prefix + name] for name in USER_FIELDS})
+    user = built_as_loaded(User, {name: row[prefix + name] for name in USER_FIELDS})
     make_transient_to_detached(user)
     return user
-
-
-_USER_MAPPER = User.__mapper__
