@@ -45,3 +45,20 @@ def count_queries() -> Callable[[Any], Any]:
             event.remove(engine, "before_cursor_execute", record)
 
     return _count
+
+
+@pytest.fixture
+def served_from_cache(count_queries: Callable[[Any], Any]) -> Callable[..., Any]:
+    """``await served_from_cache(meet, client, url)``: GET ``url`` until the worker's caches
+    answer it, the third request reading no database at all; that answer's JSON."""
+
+    async def _served(meet: Any, client: Any, url: str) -> Any:
+        for _ in range(2):
+            assert (await client.get(url)).status_code == 200
+        with count_queries(meet) as statements:
+            response = await client.get(url)
+        assert response.status_code == 200
+        assert statements == [], statements
+        return response.json()
+
+    return _served

@@ -47,35 +47,24 @@ async def _access_id(meet, room, user) -> str:
     return str(access)
 
 
-async def _warm(meet, client, key, count_queries) -> dict:
-    """Retrieve until served from B's caches: the third request reads no database at all."""
-    for _ in range(2):
-        assert (await client.get(f"{API}/rooms/{key}/")).status_code == 200
-    with count_queries(meet) as statements:
-        response = await client.get(f"{API}/rooms/{key}/")
-    assert response.status_code == 200
-    assert statements == [], statements
-    return response.json()
-
-
-async def test_a_revoked_access_is_seen_by_the_other_worker(meet_app, count_queries):
+async def test_a_revoked_access_is_seen_by_the_other_worker(meet_app, served_from_cache):
     worker_a, worker_b = await _two_workers(meet_app)
     room, owner, admin, _ = await _room(worker_a)
     await worker_a.login(owner)
     await worker_b.login(admin)
-    assert "accesses" in await _warm(worker_b, worker_b.client, room.slug, count_queries)
+    assert "accesses" in await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/{room.slug}/")
     access = await _access_id(worker_a, room, admin)
     assert (await worker_a.client.delete(f"{API}/resource-accesses/{access}/")).status_code == 204
     body = (await worker_b.client.get(f"{API}/rooms/{room.slug}/")).json()
     assert set(body) == {"id", "name", "slug", "configuration", "access_level"}  # a stranger now
 
 
-async def test_a_role_change_is_seen_by_the_other_worker(meet_app, count_queries):
+async def test_a_role_change_is_seen_by_the_other_worker(meet_app, served_from_cache):
     worker_a, worker_b = await _two_workers(meet_app)
     room, owner, _, member = await _room(worker_a)
     await worker_a.login(owner)
     await worker_b.login(member)
-    assert "accesses" not in await _warm(worker_b, worker_b.client, room.id, count_queries)
+    assert "accesses" not in await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/{room.id}/")
     access = await _access_id(worker_a, room, member)
     url = f"{API}/resource-accesses/{access}/"
     response = await worker_a.client.patch(url, json={"role": "administrator"})
@@ -85,34 +74,34 @@ async def test_a_role_change_is_seen_by_the_other_worker(meet_app, count_queries
     assert roles[str(member.id)] == "administrator"
 
 
-async def test_a_room_deleted_on_one_worker_is_gone_on_the_other(meet_app, count_queries):
+async def test_a_room_deleted_on_one_worker_is_gone_on_the_other(meet_app, served_from_cache):
     worker_a, worker_b = await _two_workers(meet_app)
     room, owner, *_ = await _room(worker_a)
     await worker_a.login(owner)
     await worker_b.login(owner)
-    await _warm(worker_b, worker_b.client, room.id, count_queries)
+    await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/{room.id}/")
     assert (await worker_a.client.delete(f"{API}/rooms/{room.id}/")).status_code == 204
     assert (await worker_b.client.get(f"{API}/rooms/{room.id}/")).status_code == 404
 
 
-async def test_a_room_renamed_on_one_worker_shows_on_the_other(meet_app, count_queries):
+async def test_a_room_renamed_on_one_worker_shows_on_the_other(meet_app, served_from_cache):
     worker_a, worker_b = await _two_workers(meet_app)
     room, owner, *_ = await _room(worker_a)
     await worker_a.login(owner)
     await worker_b.login(owner)
-    await _warm(worker_b, worker_b.client, room.id, count_queries)
+    await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/{room.id}/")
     response = await worker_a.client.patch(f"{API}/rooms/{room.id}/", json={"access_level": "public"})
     assert response.status_code == 200
     assert (await worker_b.client.get(f"{API}/rooms/{room.id}/")).json()["access_level"] == "public"
 
 
 async def test_a_user_deactivated_by_the_command_line_is_anonymous_on_every_worker(
-    meet_app, meet_env, count_queries
+    meet_app, meet_env, served_from_cache
 ):
     worker_a, worker_b = await _two_workers(meet_app)
     room, owner, *_ = await _room(worker_a)
     await worker_b.login(owner)
-    await _warm(worker_b, worker_b.client, room.id, count_queries)
+    await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/{room.id}/")
     for _ in range(2):
         assert (await worker_b.client.get(f"{API}/users/me/")).status_code == 200
     env = {**meet_env, **CACHED}
@@ -126,7 +115,7 @@ async def test_a_user_deactivated_by_the_command_line_is_anonymous_on_every_work
 
 
 async def test_a_user_change_shows_in_me_and_in_the_rooms_accesses_on_the_other_worker(
-    meet_app, count_queries
+    meet_app, served_from_cache
 ):
     worker_a, worker_b = await _two_workers(meet_app)
     room, owner, admin, _ = await _room(worker_a)
@@ -136,7 +125,7 @@ async def test_a_user_change_shows_in_me_and_in_the_rooms_accesses_on_the_other_
         await worker_b.login(admin, admin_on_b)
         for _ in range(2):
             assert (await admin_on_b.get(f"{API}/users/me/")).json()["timezone"] == "UTC"
-        await _warm(worker_b, worker_b.client, room.id, count_queries)
+        await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/{room.id}/")
         response = await worker_a.client.patch(f"{API}/users/{admin.id}/", json={"timezone": "Europe/Paris"})
         assert response.status_code == 200
         assert (await admin_on_b.get(f"{API}/users/me/")).json()["timezone"] == "Europe/Paris"

@@ -34,17 +34,6 @@ async def _rooms(meet):
     return (olive, ada, max_), (first, second, third)
 
 
-async def _warm_list(meet, client, count_queries, query: str = "") -> dict:
-    """List until served from the worker's cache: the third request reads no database at all."""
-    for _ in range(2):
-        assert (await client.get(f"{API}/rooms/{query}")).status_code == 200
-    with count_queries(meet) as statements:
-        response = await client.get(f"{API}/rooms/{query}")
-    assert response.status_code == 200
-    assert statements == [], statements
-    return response.json()
-
-
 def _names(body: dict) -> list[str]:
     return [room["name"] for room in body["results"]]
 
@@ -54,25 +43,25 @@ async def _access_id(client, room_id, user_id) -> str:
     return next(a["id"] for a in body["accesses"] if a["user"]["id"] == str(user_id))
 
 
-async def test_a_room_created_on_one_worker_is_listed_on_the_other(meet_app, count_queries):
+async def test_a_room_created_on_one_worker_is_listed_on_the_other(meet_app, served_from_cache):
     worker_a, worker_b = await _two_workers(meet_app)
     (olive, *_), _ = await _rooms(worker_a)
     await worker_a.login(olive)
     await worker_b.login(olive)
-    assert (await _warm_list(worker_b, worker_b.client, count_queries))["count"] == 3
+    assert (await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/"))["count"] == 3
     assert (await worker_a.client.post(f"{API}/rooms/", json={"name": "Alpha"})).status_code == 201
     body = (await worker_b.client.get(f"{API}/rooms/")).json()
     assert body["count"] == 4 and _names(body) == ["Alpha", "Bravo", "Charlie", "Delta"]
 
 
 async def test_an_access_granted_or_revoked_on_one_worker_shows_in_the_other_workers_list(
-    meet_app, count_queries
+    meet_app, served_from_cache
 ):
     worker_a, worker_b = await _two_workers(meet_app)
     (_, ada, max_), (first, _, third) = await _rooms(worker_a)
     await worker_a.login(ada)  # owner of Delta, administrator of Bravo
     await worker_b.login(max_)
-    assert _names(await _warm_list(worker_b, worker_b.client, count_queries)) == ["Bravo", "Charlie"]
+    assert _names(await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/")) == ["Bravo", "Charlie"]
     body = {"user": str(max_.id), "resource": str(third.id), "role": "member"}
     assert (await worker_a.client.post(f"{API}/resource-accesses/", json=body)).status_code == 201
     assert _names((await worker_b.client.get(f"{API}/rooms/")).json()) == ["Bravo", "Charlie", "Delta"]
@@ -82,12 +71,12 @@ async def test_an_access_granted_or_revoked_on_one_worker_shows_in_the_other_wor
     assert body["count"] == 2 and _names(body) == ["Charlie", "Delta"]
 
 
-async def test_a_role_change_shows_in_the_list_with_a_new_token(meet_app, count_queries):
+async def test_a_role_change_shows_in_the_list_with_a_new_token(meet_app, served_from_cache):
     worker_a, worker_b = await _two_workers(meet_app)
     (olive, _, max_), (first, *_) = await _rooms(worker_a)
     await worker_a.login(olive)
     await worker_b.login(max_)
-    listed = (await _warm_list(worker_b, worker_b.client, count_queries))["results"][0]
+    listed = (await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/"))["results"][0]
     assert "accesses" not in listed
     access = await _access_id(worker_a.client, first.id, max_.id)
     url = f"{API}/resource-accesses/{access}/"
@@ -98,38 +87,38 @@ async def test_a_role_change_shows_in_the_list_with_a_new_token(meet_app, count_
     assert claims["attributes"]["room_role"] == "administrator" and claims["video"]["roomAdmin"] is True
 
 
-async def test_a_room_renamed_off_the_page_moves_onto_it_on_the_other_worker(meet_app, count_queries):
+async def test_a_room_renamed_off_the_page_moves_onto_it_on_the_other_worker(meet_app, served_from_cache):
     """A change to a room the cached page does not show still reaches it: the user's stamp."""
     worker_a, worker_b = await _two_workers(meet_app)
     (olive, *_), (_, second, _) = await _rooms(worker_a)
     await worker_a.login(olive)
     await worker_b.login(olive)
-    page = await _warm_list(worker_b, worker_b.client, count_queries, "?page_size=1")
+    page = await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/?page_size=1")
     assert _names(page) == ["Bravo"]
     response = await worker_a.client.patch(f"{API}/rooms/{second.id}/", json={"name": "Able"})
     assert response.status_code == 200
     assert _names((await worker_b.client.get(f"{API}/rooms/?page_size=1")).json()) == ["Able"]
 
 
-async def test_a_room_deleted_on_one_worker_leaves_every_members_list(meet_app, count_queries):
+async def test_a_room_deleted_on_one_worker_leaves_every_members_list(meet_app, served_from_cache):
     worker_a, worker_b = await _two_workers(meet_app)
     (olive, ada, _), (first, *_) = await _rooms(worker_a)
     await worker_a.login(olive)
     await worker_b.login(ada)
-    assert (await _warm_list(worker_b, worker_b.client, count_queries))["count"] == 3
+    assert (await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/"))["count"] == 3
     assert (await worker_a.client.delete(f"{API}/rooms/{first.id}/")).status_code == 204
     body = (await worker_b.client.get(f"{API}/rooms/")).json()
     assert body["count"] == 2 and _names(body) == ["Charlie", "Delta"]
 
 
 async def test_a_members_profile_change_shows_in_the_accesses_of_the_other_workers_list(
-    meet_app, count_queries
+    meet_app, served_from_cache
 ):
     worker_a, worker_b = await _two_workers(meet_app)
     (olive, _, max_), _ = await _rooms(worker_a)
     await worker_a.login(max_)
     await worker_b.login(olive)
-    await _warm_list(worker_b, worker_b.client, count_queries)
+    await served_from_cache(worker_b, worker_b.client, f"{API}/rooms/")
     response = await worker_a.client.patch(f"{API}/users/{max_.id}/", json={"timezone": "Europe/Paris"})
     assert response.status_code == 200
     for room in (await worker_b.client.get(f"{API}/rooms/")).json()["results"][:2]:
