@@ -116,8 +116,8 @@ async def ensure_database(url: str) -> None:
     conn = await asyncpg.connect(
         user=parsed.username,
         password=parsed.password,
-        host=parsed.host,
-        port=parsed.port,
+        host=parsed.host or parsed.query.get("host"),  # ?host=/run/postgresql: a Unix socket
+        port=parsed.port or parsed.query.get("port"),
         database="postgres",
     )
     try:
