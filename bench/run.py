@@ -510,14 +510,15 @@ end
 """
 
 
-def wrk_script(name: str, seed: Seed, workdir: Path, count: int) -> Path | None:
+def wrk_script(name: str, seed: Seed, workdir: Path, count: int, label: str = "run") -> Path | None:
     """A Lua script for the POST scenarios (None for plain GETs).
 
     ``create``: a fresh room name per request (a per-run prefix, the thread and a counter).
     ``webhook``: ``count`` pre-signed events (wrk's Lua has no HMAC), each thread cycling
-    through its share; past the end, repeated ids are answered by the de-duplication.
+    through its share; past the end, repeated ids are answered by the de-duplication. Each
+    ``label`` (the warm-up, the run) has events of its own: the run repeats none of the warm-up's.
     """
-    path = workdir / f"{name}.lua"
+    path = workdir / f"{name}-{label}.lua"
     if name == "create":
         prefix = uuid.uuid4().hex[:8]
         headers = (
@@ -537,7 +538,7 @@ end
         )
         return path
     if name == "webhook":
-        events = workdir / "webhooks.txt"
+        events = workdir / f"webhooks-{label}.txt"
         if path.exists():
             return path
         with events.open("w") as out:
@@ -707,10 +708,11 @@ def main() -> None:
             table = []
             for name in names:
                 raw = scenarios[name][0]()
-                events = int(20_000 * (args.duration + args.warmup + 1))
                 if args.warmup:
-                    script = wrk_script(name, seeded, workdir, events)
+                    events = int(20_000 * (max(1, args.warmup) + 1))
+                    script = wrk_script(name, seeded, workdir, events, "warmup")
                     run_wrk(name, port, raw, args.connections, max(1, args.warmup), script)
+                events = int(20_000 * (args.duration + 1))
                 script = wrk_script(name, seeded, workdir, events)  # fresh room names for ``create``
                 workers, database = descendants(started.pid), postgres_pids()
                 before = cpu_seconds(workers), cpu_seconds(database)

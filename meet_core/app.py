@@ -49,6 +49,7 @@ from meet_core.monitoring import (
 from meet_core.pipelined_valkey import PipelinedValkey
 from meet_core.plugins.facade import MeetHooks
 from meet_core.plugins.manager import build_plugin_manager
+from meet_core.rooms.batched_insert import room_insertions
 from meet_core.rooms.service import RoomCache
 from meet_core.routes import CORE_ROUTE_MODULES
 from meet_core.settings import CoreSettings, Settings, SettingsError, load_section, read_environment
@@ -211,8 +212,11 @@ def create_app(
     app.state.livekit_verifier = TokenVerifier(core.livekit_api_key, core.livekit_api_secret)
     app.state.livekit_webhook = webhook_setup(core)
     app.state.metrics = metrics
+    engine = db_config.get_engine()
+    # PostgreSQL: concurrent creations share one statement (meet_core.rooms.batched_insert).
+    app.state.room_insertions = room_insertions(engine) if engine.dialect.driver == "asyncpg" else None
     if metrics is not None:
-        metrics.instrument_pool(db_config.get_engine())
+        metrics.instrument_pool(engine)
     observe(app, settings)  # metrics, JSON access log, Sentry: nothing on the request path when off
     return app
 

@@ -15,11 +15,13 @@ if TYPE_CHECKING:
     from litestar import Litestar
     from livekit.api import LiveKitAPI, TokenVerifier
 
+    from meet_core.db.batching import Batcher
     from meet_core.http.proxies import TrustedProxies
     from meet_core.meeting.webhook import WebhookSetup
     from meet_core.metrics import Metrics
     from meet_core.pipelined_valkey import PipelinedValkey
     from meet_core.plugins.facade import MeetHooks
+    from meet_core.rooms.batched_insert import NewRoom, Outcome
     from meet_core.rooms.service import RoomCache
     from meet_core.settings import Settings
     from meet_core.settings.core import CoreSettings
@@ -78,6 +80,12 @@ def room_cache(holder: _HasApp | Litestar) -> RoomCache | None:
     """The worker's cache of rooms (``meet_core.rooms.service.RoomCache``), None when
     ``ROOM_CACHE_TTL`` is 0."""
     return _state(holder).room_cache  # type: ignore[no-any-return]
+
+
+def room_insertions(holder: _HasApp | Litestar) -> Batcher[NewRoom, Outcome] | None:
+    """Room creations batched into shared statements (``meet_core.rooms.batched_insert``);
+    None unless the database is PostgreSQL through asyncpg."""
+    return _state(holder).room_insertions  # type: ignore[no-any-return]
 
 
 def frontend_config(holder: _HasApp | Litestar) -> dict[str, Any]:

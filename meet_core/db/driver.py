@@ -23,15 +23,17 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.util import await_only, greenlet_spawn
 
 Processor = Callable[[Any], Any] | None
 
 
 class DriverStatement:
-    """A SELECT (a data-modifying CTE included) compiled for the asyncpg dialect, run bare."""
+    """A SELECT (a data-modifying CTE included, or a ``text().columns()``) compiled for the
+    asyncpg dialect, run bare."""
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+    def __init__(self, statement: Select[Any] | TextualSelect, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         binds = compiled.binds
         self.sql = compiled.string
@@ -69,15 +71,21 @@ class DriverStatement:
     async def first(self, engine: AsyncEngine, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of the statement run with ``params`` (autocommit), or None."""
         arguments = self.arguments(params)
-        record = await greenlet_spawn(self._fetch_row, engine.sync_engine.pool, arguments)
+        record = await greenlet_spawn(self._fetch, engine.sync_engine.pool, "fetchrow", arguments)
         return None if record is None else self.row(record)
 
-    def _fetch_row(self, pool: Pool, arguments: list[Any]) -> Any:
+    async def all(self, engine: AsyncEngine, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every row of the statement run with ``params`` (autocommit)."""
+        arguments = self.arguments(params)
+        records = await greenlet_spawn(self._fetch, engine.sync_engine.pool, "fetch", arguments)
+        return [self.row(record) for record in records]
+
+    def _fetch(self, pool: Pool, method: str, arguments: list[Any]) -> Any:
         """Checkout, statement and checkin in one greenlet (the pool's API is synchronous)."""
         fairy = pool.connect()
         connection: Any = fairy.driver_connection
         try:
-            return await_only(connection.fetchrow(self.sql, *arguments))
+            return await_only(getattr(connection, method)(self.sql, *arguments))
         except BaseException as exc:
             if _connection_lost(connection):
                 fairy.invalidate(exc if isinstance(exc, Exception) else None)

@@ -33,23 +33,22 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meet_core.db import built_as_loaded
-from meet_core.db.driver import DriverStatement
 from meet_core.db.request_session import read_all, read_first
 from meet_core.generations import bump, room_view_cache, user_cache
 from meet_core.http.errors import FieldErrors, permission_denied
 from meet_core.identity.sessions import request_stamps
 from meet_core.rooms import creation_callback, metadata
+from meet_core.rooms.batched_insert import TAKEN_SLUG, NewRoom
 from meet_core.rooms.lookup import parse_uuid, room_key_filter
 from meet_core.rooms.models import PRIVILEGED_ROLES, ResourceAccess, Role, Room
 from meet_core.rooms.schemas import SLUG_MAX_LENGTH, RoomInput
 from meet_core.rooms.serializers import AccessLike, AccessView, room_rows_payload
 from meet_core.rooms.slugs import slugify
-from meet_core.state import core_settings, hooks, pipelined_valkey, room_cache
+from meet_core.state import core_settings, hooks, pipelined_valkey, room_cache, room_insertions
 from meet_core.users.models import USER_COLUMNS, USER_FIELDS, User, detached_user
 from meet_core.users.schemas import USER_JSON_FIELDS, UserLike
 
@@ -525,8 +524,6 @@ def _create_on_postgresql() -> Select[Any]:
 
 
 _CREATE_ON_POSTGRESQL = _create_on_postgresql()
-#: The same, compiled once for asyncpg and run on its connection (``meet_core.db.driver``).
-_CREATE_ON_ASYNCPG = DriverStatement(_CREATE_ON_POSTGRESQL, postgresql_asyncpg.dialect())
 #: Elsewhere (SQLite: no data-modifying CTE), two statements in one short transaction.
 _INSERT_GUARDED_ROOM = insert(_ROOM).from_select(
     list(_ROOM_INSERTED), _ROOM_VALUES.where(_ACTIVE_OWNER.exists()), include_defaults=False
@@ -556,33 +553,40 @@ async def insert_room(
 
     None if the user is gone or inactive. The fast path of ``POST /rooms/`` (no plugin
     implements ``meet_room_created``): SQLAlchemy Core, no request transaction; on PostgreSQL
-    one statement on an autocommit connection (atomic on its own), elsewhere three in one
-    transaction. The inserts are guarded by the user's row (active), so a caller taken from a
-    worker's cache cannot create a room once deactivated or deleted, and the owner returned is
-    the row the statement read. A taken slug is the usual 400. The generation stamps of the
-    room and of the user's rooms (their list now shows it) are bumped before returning.
+    (asyncpg) one statement shared with the creations that arrive at the same time
+    (``meet_core.rooms.batched_insert``), elsewhere one statement, or three in one transaction
+    where a statement cannot insert into two tables (SQLite). The inserts are guarded by the
+    user's row (active), so a caller taken from a worker's cache cannot create a room once
+    deactivated or deleted, and the owner returned is the row the statement read. A taken
+    slug is the usual 400. The generation stamps of the room and of the user's rooms (their
+    list now shows it) are bumped before returning.
     """
     columns = _new_room(request, user, data, user_defaults=True)
     now = datetime.now(UTC)
     columns.update(created_at=now, updated_at=now)
     room = room_from_row(columns)
     access = AccessView(uuid.uuid4(), user.id, room.id, Role.OWNER.value)
-    params = {f"room_{name}": columns[name] for name in _ROOM_INSERTED[:-2]}
-    params.update(now=now, access_id=access.id, user_id=user.id)
-    engine = request.app.state.db_config.get_engine()
     owner: Mapping[str, Any] | None = None
     try:
-        if engine.dialect.driver == "asyncpg":
-            owner = await _CREATE_ON_ASYNCPG.first(engine, params)
-        elif engine.dialect.name == "postgresql":
-            async with engine.connect() as connection:
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
-                owner = (await connection.execute(_CREATE_ON_POSTGRESQL, params)).mappings().first()
+        batcher = room_insertions(request)
+        if batcher is not None:
+            outcome = await batcher.submit(
+                NewRoom(
+                    room.id,
+                    room.name,
+                    room.slug,
+                    room.access_level,
+                    columns["configuration"],
+                    access.id,
+                    user.id,
+                    now,
+                )
+            )
+            if outcome is TAKEN_SLUG:
+                raise FieldErrors({"slug": [SLUG_TAKEN]})
+            owner = cast(Mapping[str, Any] | None, outcome)
         else:
-            async with engine.begin() as connection:
-                if (await connection.execute(_INSERT_GUARDED_ROOM, params)).rowcount == 1:
-                    await connection.execute(_INSERT_OWNER_ACCESS, params)
-                    owner = (await connection.execute(_READ_OWNER, params)).mappings().first()
+            owner = await _insert_with_sqlalchemy(request, columns, access, user.id, now)
     except (IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
         if _is_slug_taken(exc):
             raise FieldErrors({"slug": [SLUG_TAKEN]}) from exc
@@ -594,6 +598,28 @@ async def insert_room(
     await _bump_created(request, room.id, user.id, owner)
     unchanged = all(getattr(user, name) == owner[name] for name in USER_FIELDS)
     return room, access, user if unchanged else detached_user(owner)
+
+
+async def _insert_with_sqlalchemy(
+    request: Request[Any, Any, Any],
+    columns: Mapping[str, Any],
+    access: AccessView,
+    user_id: uuid.UUID,
+    now: datetime,
+) -> Mapping[str, Any] | None:
+    """The guarded inserts through SQLAlchemy (PostgreSQL through another driver, SQLite)."""
+    params = {f"room_{name}": columns[name] for name in _ROOM_INSERTED[:-2]}
+    params.update(now=now, access_id=access.id, user_id=user_id)
+    engine = request.app.state.db_config.get_engine()
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            return (await connection.execute(_CREATE_ON_POSTGRESQL, params)).mappings().first()
+    async with engine.begin() as connection:
+        if (await connection.execute(_INSERT_GUARDED_ROOM, params)).rowcount != 1:
+            return None
+        await connection.execute(_INSERT_OWNER_ACCESS, params)
+        return (await connection.execute(_READ_OWNER, params)).mappings().first()
 
 
 async def _bump_created(

@@ -36,24 +36,24 @@ async def _count(meet, model) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def _cached_then_changed_behind_the_back(meet, statement_of) -> None:
-    """Log in, let the worker cache the user (a GET), then change the user's row with raw SQL."""
+async def _cached_then_changed_behind_the_back(meet, statement_of, client=None) -> None:
+    """Log in (on ``client``, else the main one), let the worker cache the user (a GET), then
+    change the user's row with raw SQL."""
+    client = client or meet.client
     user = await meet.create_user()
-    await meet.login(user)
+    await meet.login(user, client)
     for _ in range(2):
-        assert (await meet.client.get(f"{API}/users/me/")).status_code == 200
+        assert (await client.get(f"{API}/users/me/")).status_code == 200
     async with session_maker(meet.app)() as session:
         await session.execute(statement_of(user))
         await session.commit()
     # Still cached for GETs (no stamp was bumped): the insert must refuse the user by itself.
-    assert (await meet.client.get(f"{API}/users/me/")).status_code == 200
+    assert (await client.get(f"{API}/users/me/")).status_code == 200
 
 
 async def test_a_deactivated_users_session_cannot_create_even_from_the_cache(meet_app):
     meet = await meet_app(env=CACHED)
-    await _cached_then_changed_behind_the_back(
-        meet, lambda user: update(User).where(User.id == user.id).values(is_active=False)
-    )
+    await _cached_then_changed_behind_the_back(meet, _deactivate)
     rooms, accesses = await _count(meet, Room), await _count(meet, ResourceAccess)
     response = await meet.client.post(f"{API}/rooms/", json={"name": "Never Made"})
     assert response.status_code == 401
@@ -189,3 +189,46 @@ async def test_a_room_created_hook_keeps_the_orm_path_and_telephony_sets_a_pin(m
     inactive = await meet.create_user(is_active=False)
     await meet.login(inactive)
     assert (await meet.client.post(f"{API}/rooms/", json={"name": "Not Me"})).status_code == 401
+
+
+async def test_concurrent_creations_each_get_their_own_answer(meet_app):
+    """On PostgreSQL these share statements (meet_core.rooms.batched_insert): one refused room
+    (a taken slug, an owner deactivated behind the cache's back) must not affect its neighbours."""
+    meet = await meet_app(env=CACHED)
+    owner = await meet.create_user(full_name="Busy Owner")
+    await meet.login(owner)
+    taken = await meet.client.post(f"{API}/rooms/", json={"name": "Taken Already"})
+    assert taken.status_code == 201
+    gone = meet.new_client()
+    async with gone:
+        await _cached_then_changed_behind_the_back(meet, _deactivate, gone)
+        names = [f"Busy {n}" for n in range(8)]
+        responses = await asyncio.gather(
+            *(meet.client.post(f"{API}/rooms/", json={"name": name}) for name in names),
+            meet.client.post(f"{API}/rooms/", json={"name": "taken already"}),
+            meet.client.post(f"{API}/rooms/", json={"name": "Twice"}),
+            meet.client.post(f"{API}/rooms/", json={"name": "twice"}),
+            gone.post(f"{API}/rooms/", json={"name": "Never Made"}),
+        )
+    created, slug_taken, twice_a, twice_b, refused = responses[:8], responses[8], *responses[9:]
+    for name, response in zip(names, created, strict=True):
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["name"] == name and body["slug"] == name.lower().replace(" ", "-")
+        assert [(a["role"], a["user"]["full_name"]) for a in body["accesses"]] == [("owner", "Busy Owner")]
+    assert slug_taken.status_code == 400
+    assert slug_taken.json() == {"slug": ["Room with this Slug already exists."]}
+    assert sorted([twice_a.status_code, twice_b.status_code]) == [201, 400]
+    assert refused.status_code == 401
+    # Every created room has its owner's access, and nothing else was written.
+    for name in [*names, "Twice", "Taken Already"]:
+        rooms, accesses = await _rows(meet, name.lower().replace(" ", "-"))
+        assert len(rooms) == 1 and [(a.user_id, a.role) for a in accesses] == [(owner.id, "owner")]
+    assert await _rows(meet, "never-made") == ([], [])
+    assert (await _count(meet, Room), await _count(meet, ResourceAccess)) == (10, 10)
+    listed = (await meet.client.get(f"{API}/rooms/")).json()
+    assert listed["count"] == 10
+
+
+def _deactivate(user):
+    return update(User).where(User.id == user.id).values(is_active=False)
