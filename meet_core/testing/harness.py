@@ -85,12 +85,19 @@ class MeetTestApp:
         """
         client = client or self.client
         core = core_settings(self.app)
-        data = SessionData(user_id=str(user.id), csrf=new_secret())
-        session_id = await store_session(valkey_client(self.app), None, data, core.session_cookie_age)
+        session_id, csrf = await self.new_session(user)
         client.cookies.set(core.session_cookie_name, session_id, domain="testserver.local")
-        client.cookies.set(core.csrf_cookie_name, data.csrf or "", domain="testserver.local")
-        client.headers[core.csrf_header_name] = data.csrf or ""
-        return data.csrf or ""
+        client.cookies.set(core.csrf_cookie_name, csrf, domain="testserver.local")
+        client.headers[core.csrf_header_name] = csrf
+        return csrf
+
+    async def new_session(self, user: User) -> tuple[str, str]:
+        """A session of ``user`` stored in Valkey, as an OIDC login stores it: its id (the
+        ``sessionid`` cookie) and its CSRF token. For clients of other servers sharing this
+        app's Valkey (``login`` sets both on a client of this app)."""
+        data = SessionData(user_id=str(user.id), csrf=new_secret())
+        age = core_settings(self.app).session_cookie_age
+        return await store_session(valkey_client(self.app), None, data, age), data.csrf or ""
 
     def logout(self, client: httpx.AsyncClient | None = None) -> None:
         client = client or self.client

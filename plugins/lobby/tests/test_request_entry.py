@@ -247,7 +247,7 @@ async def test_throttle_per_participant_user_and_address(lobby_app, lobby):
 async def _set_access_level(meet, room, level: str) -> None:
     from sqlalchemy import update
 
-    from meet_core.rooms.models import Room
+    from meet_core.api import Room
     from meet_core.testing.factories import session_maker
 
     async with session_maker(meet.app)() as session:

@@ -18,15 +18,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import valkey
-from msgspec import json as msgspec_json
-from sqlalchemy import text
 
-from meet_core.app import create_app
-from meet_core.db import metadata
-from meet_core.identity.sessions import SessionData, new_secret
-from meet_core.testing import factories
-from meet_core.testing.harness import create_schema
 from meet_lobby import LobbyPlugin
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -107,33 +99,17 @@ def servers(meet_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, str
                 process.kill()
 
 
-async def test_request_on_one_server_accept_on_the_other(servers, livekit):
-    url_a, url_b, env = servers
-    # Schema and rows through the same database URL the servers use.
-    app = create_app(env=env, plugins=[LobbyPlugin])
-    await create_schema(app)
-    try:
-        admin = await factories.create_user(app)
-        room = await factories.create_room(app, access_level="trusted", accesses=[(admin, "owner")])
-        await _scenario(url_a, url_b, env, admin, room, livekit)
-    finally:
-        engine = app.state.db_config.get_engine()
-        if engine.dialect.name == "postgresql":  # the database outlives the test there
-            tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            async with engine.begin() as connection:
-                await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
-        await engine.dispose()
+async def test_request_on_one_server_accept_on_the_other(servers, meet_app, livekit):
+    url_a, url_b, _ = servers
+    # Rows and the admin's session through the database and Valkey the servers use (meet_env).
+    meet = await meet_app(plugins=[LobbyPlugin])
+    admin = await meet.create_user()
+    room = await meet.create_room(access_level="trusted", accesses=[(admin, "owner")])
+    session_id, csrf = await meet.new_session(admin)
+    await _scenario(url_a, url_b, session_id, csrf, room, livekit)
 
 
-async def _scenario(url_a: str, url_b: str, env: dict[str, str], admin: Any, room: Any, livekit: Any) -> None:
-    csrf = new_secret()
-    client = valkey.Valkey.from_url(env["REDIS_URL"])
-    session_id = "two-process-admin-session"
-    client.set(
-        f"session:{session_id}", msgspec_json.encode(SessionData(user_id=str(admin.id), csrf=csrf)), ex=600
-    )
-    client.close()
-
+async def _scenario(url_a: str, url_b: str, session_id: str, csrf: str, room: Any, livekit: Any) -> None:
     async with (
         httpx.AsyncClient(base_url=url_a) as participant,
         httpx.AsyncClient(
