@@ -68,24 +68,18 @@ class DriverStatement:
             for (key, process), value in zip(self._columns, values, strict=True)
         }
 
-    async def first(self, engine: AsyncEngine, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The first row of the statement run with ``params`` (autocommit), or None."""
-        arguments = self.arguments(params)
-        record = await greenlet_spawn(self._fetch, engine.sync_engine.pool, "fetchrow", arguments)
-        return None if record is None else self.row(record)
-
     async def all(self, engine: AsyncEngine, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every row of the statement run with ``params`` (autocommit)."""
         arguments = self.arguments(params)
-        records = await greenlet_spawn(self._fetch, engine.sync_engine.pool, "fetch", arguments)
+        records = await greenlet_spawn(self._fetch, engine.sync_engine.pool, arguments)
         return [self.row(record) for record in records]
 
-    def _fetch(self, pool: Pool, method: str, arguments: list[Any]) -> Any:
+    def _fetch(self, pool: Pool, arguments: list[Any]) -> Any:
         """Checkout, statement and checkin in one greenlet (the pool's API is synchronous)."""
         fairy = pool.connect()
         connection: Any = fairy.driver_connection
         try:
-            return await_only(getattr(connection, method)(self.sql, *arguments))
+            return await_only(connection.fetch(self.sql, *arguments))
         except BaseException as exc:
             if _connection_lost(connection):
                 fairy.invalidate(exc if isinstance(exc, Exception) else None)
