@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from meet_core.db.migrate import ensure_sqlite_folder
+from meet_core.db.sqlite_driver import SQLiteConnection
 from meet_core.settings import CoreSettings, Settings
 
 
@@ -38,6 +39,9 @@ def database_config(core: CoreSettings) -> SQLAlchemyAsyncConfig:
     engine: dict[str, Any] = {"echo": core.db_echo}
     if url.startswith("sqlite"):
         ensure_sqlite_folder(url)
+        # Failed statements closed on their connection's thread, never by the collector on the
+        # event loop's (meet_core.db.sqlite_driver says why).
+        engine["connect_args"] = {"factory": SQLiteConnection}
     else:
         # No overflow: a connection opened beyond the pool is closed on its return, so under a
         # sustained load beyond the pool every request would start a PostgreSQL backend (it
